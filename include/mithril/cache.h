@@ -1,0 +1,116 @@
+// Cache: the facade over one cache root (content store + index + counters).
+//
+// Root layout:
+//   <root>/objects/...      the ContentStore (see content_store.h)
+//   <root>/quarantine/      objects that failed verification
+//   <root>/index.db         the SQLite index (+ -wal, -shm)
+//   <root>/mithril.toml     optional configuration file
+//
+// Size bound: after every put, and on gc(), least-recently-used entries are
+// evicted whole until the stored bytes of all objects are <= max_size. An
+// object shared by several entries is deleted with the last of them.
+//
+// Access times and hit/miss counters are buffered in memory and written to
+// the index in batches (at most every second or 1,000 lookups, and on
+// flush() / destruction), so a hit costs no database write. A crash loses at
+// most that buffer: LRU order becomes slightly stale, no data is lost.
+//
+// Errors: a miss is std::nullopt, never an error. A stored object that fails
+// verification is quarantined, counted as a corruption, its entries are
+// dropped, and the lookup returns a miss.
+//
+// Thread and process safety: a Cache is thread-safe (one internal mutex).
+// Any number of processes may open the same root; they coordinate through
+// the index's write lock, under which objects are published and unlinked.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <mithril/config.h>
+#include <mithril/content_store.h>
+#include <mithril/entry.h>
+#include <mithril/env.h>
+#include <mithril/key.h>
+#include <mithril/result.h>
+#include <mithril/stats.h>
+
+namespace mithril {
+
+struct GcReport {
+  std::uint64_t evicted_entries = 0;
+  std::uint64_t evicted_bytes = 0;
+  std::uint64_t stored_before = 0;
+  std::uint64_t stored_after = 0;
+  std::uint64_t temp_files_removed = 0;
+};
+
+struct VerifyReport {
+  std::uint64_t objects_checked = 0;
+  std::uint64_t corrupt = 0;          // quarantined
+  std::uint64_t missing = 0;          // in the index, not on disk
+  std::uint64_t entries_dropped = 0;  // entries that held a corrupt/missing object
+  std::uint64_t orphans = 0;          // on disk, not in the index
+  std::uint64_t orphans_removed = 0;  // with repair
+  std::uint64_t temp_files_removed = 0;
+  bool index_rebuilt = false;         // with repair, when SQLite reported damage
+};
+
+class Cache {
+ public:
+  // Opens (creating if needed) the root `config.root`. Rebuilds the index by
+  // scanning the objects when it is missing or damaged.
+  static Result<std::unique_ptr<Cache>> open(const CacheConfig& config, Env& env = Env::posix());
+  ~Cache();  // flushes buffered access times and counters
+  Cache(const Cache&) = delete;
+  Cache& operator=(const Cache&) = delete;
+
+  // ---- blob entries: the key is the content's digest ----
+  Result<ObjectInfo> put_blob(std::string_view data);
+  Result<ObjectInfo> put_blob_file(const std::string& path);
+  Result<std::optional<std::string>> get_blob(const Digest& digest);
+  // Writes the blob to `dest` atomically. false on a miss.
+  Result<bool> get_blob_to_file(const Digest& digest, const std::string& dest);
+
+  // ---- keyed entries ----
+  // Stores `files` under `key` (replacing any entry with the same key).
+  // Returns the key's digest.
+  Result<Digest> put_entry(const CacheKey& key, const std::vector<EntryFile>& files);
+  // Finds the entry for `key`, or for a key that differs only by a device
+  // class that can serve key.device() (CudaAny for a CudaCompute target).
+  Result<std::optional<Entry>> get_entry(const CacheKey& key);
+  // Reads one file of an entry returned by get_entry(). nullopt when the
+  // file is not part of the entry or its object has vanished (evicted).
+  Result<std::optional<std::string>> read_entry_file(const Entry& entry, std::string_view name);
+
+  // Removes an entry by key digest. false when absent.
+  Result<bool> remove(const Digest& key);
+  // Evicts LRU entries until stored bytes <= `max_size` (Default: the
+  // configured budget) and deletes temp files older than temp_max_age_s.
+  Result<GcReport> gc(std::optional<std::uint64_t> max_size = std::nullopt);
+  // Hashes every object. Corrupt ones are quarantined and missing ones
+  // dropped, with their entries. With `repair`, also checks the index
+  // database (rebuilding it if damaged), deletes orphan objects and debris.
+  Result<VerifyReport> verify(bool repair);
+  // Deletes every entry and object; counters are kept.
+  Result<void> clear();
+
+  Result<Stats> stats();
+  // Entries, most recently used first, at most `limit`.
+  Result<std::vector<EntryRecord>> list(std::size_t limit = SIZE_MAX);
+  // Writes buffered access times and counters to the index now.
+  Result<void> flush();
+
+  const CacheConfig& config() const;
+
+  class Impl;  // opaque
+
+ private:
+  explicit Cache(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> m_impl;
+};
+
+}  // namespace mithril

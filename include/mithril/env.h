@@ -1,0 +1,81 @@
+// The injectable operating-system layer.
+//
+// Every file-system and clock call mithril makes goes through an `Env`, so
+// tests can inject ENOSPC, EIO, short writes, failed renames and crashes at
+// any call site (see tests/testing/fault_env.h). Production code uses
+// `Env::posix()`.
+//
+// Thread safety: implementations must be safe for concurrent use from many
+// threads without external locking. `Env::posix()` is.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <mithril/result.h>
+
+namespace mithril {
+
+struct FileStat {
+  std::uint64_t size = 0;
+  std::int64_t mtime_ns = 0;
+  std::uint32_t mode = 0;  // st_mode, including the file-type bits
+  bool is_dir() const;
+  bool is_regular() const;
+};
+
+struct DirEntry {
+  std::string name;  // never "." or ".."
+  bool is_dir = false;
+};
+
+class Env {
+ public:
+  virtual ~Env() = default;
+
+  // open(2). Returns the file descriptor. The caller owns it and must close().
+  virtual Result<int> open(const std::string& path, int flags, unsigned mode) = 0;
+  // write(2): may write fewer bytes than asked (a short write); callers loop.
+  virtual Result<std::size_t> write(int fd, const void* data, std::size_t size) = 0;
+  // read(2): 0 means end of file.
+  virtual Result<std::size_t> read(int fd, void* data, std::size_t size) = 0;
+  virtual Result<void> fsync(int fd) = 0;
+  virtual Result<void> close(int fd) = 0;
+  // rename(2): atomically replaces `to`.
+  virtual Result<void> rename(const std::string& from, const std::string& to) = 0;
+  // unlink(2). A missing file is not an error: returns false.
+  virtual Result<bool> unlink(const std::string& path) = 0;
+  // mkdir(2) of one level. An existing directory is not an error.
+  virtual Result<void> mkdir(const std::string& path, unsigned mode) = 0;
+  // rmdir(2) of an empty directory. Missing is not an error.
+  virtual Result<void> rmdir(const std::string& path) = 0;
+  // stat(2), following symlinks. A missing path returns nullopt.
+  virtual Result<std::optional<FileStat>> stat(const std::string& path) = 0;
+  // The names in a directory (unsorted). A missing directory returns {}.
+  virtual Result<std::vector<DirEntry>> list_dir(const std::string& path) = 0;
+  // Nanoseconds since the Unix epoch (wall clock, for access times).
+  virtual std::int64_t now_ns() = 0;
+
+  // The process-wide POSIX implementation. Never null; lives forever.
+  static Env& posix();
+};
+
+// Helpers built on an Env (src/env/env_util.cc). All loop over short
+// writes/reads and close what they open, also on error.
+
+// Writes all of `size` bytes at the current offset of `fd`.
+Result<void> write_all(Env& env, int fd, const void* data, std::size_t size);
+// Reads the whole file at `path`. nullopt when it does not exist.
+Result<std::optional<std::string>> read_file(Env& env, const std::string& path);
+// Creates `path` and all missing parents (mode 0700 for new directories by default).
+Result<void> make_dirs(Env& env, const std::string& path, unsigned mode = 0700);
+// Writes `data` to `path` atomically: a temp file in the same directory, then
+// rename. With `sync`, fsyncs the file before the rename.
+Result<void> write_file_atomic(Env& env, const std::string& path, const std::string& data,
+                               bool sync);
+
+}  // namespace mithril

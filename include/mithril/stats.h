@@ -1,0 +1,47 @@
+// Persistent counters and the statistics snapshot.
+//
+// Counter IDs are stored in the index database: append new ones, never
+// renumber or reuse. Counters survive restarts and are shared by every
+// process using the same root (each process adds its deltas in a transaction).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+
+namespace mithril {
+
+enum class Counter : int {
+  kHits = 0,          // lookups that returned a verified entry
+  kMisses = 1,        // lookups that found nothing usable
+  kPuts = 2,          // entries stored
+  kEvictions = 3,     // entries evicted by the size budget (gc)
+  kBytesIn = 4,       // uncompressed bytes offered to put
+  kBytesOut = 5,      // uncompressed bytes returned by hits
+  kCorruptions = 6,   // objects that failed verification and were quarantined
+  kErrors = 7,        // operations that failed with an error (not misses)
+  kEvictedBytes = 8,  // stored bytes freed by eviction
+  kDedupObjects = 9,  // objects a put did not write because they were already stored
+};
+inline constexpr int kCounterCount = 10;
+
+// "hits", "misses", ... (stable names used in JSON and the CLI).
+const char* counter_name(Counter c);
+
+struct Stats {
+  std::array<std::int64_t, kCounterCount> counters{};
+  std::uint64_t entries = 0;
+  std::uint64_t objects = 0;
+  std::uint64_t stored_bytes = 0;   // bytes of all objects on disk (what the budget bounds)
+  std::uint64_t logical_bytes = 0;  // uncompressed bytes of all objects
+  std::uint64_t max_size = 0;       // the budget
+  std::uint64_t index_bytes = 0;    // size of the index database files
+  std::uint64_t quarantined = 0;    // files in quarantine/
+  std::string root;
+
+  std::int64_t get(Counter c) const { return counters[static_cast<int>(c)]; }
+  // hits / (hits + misses), or 0 when there were no lookups.
+  double hit_rate() const;
+};
+
+}  // namespace mithril

@@ -1,0 +1,201 @@
+// Table-driven configuration: one row per key, with its environment variable,
+// parser and printer. See include/mithril/config.h for the precedence rules.
+#include <toml++/toml.h>
+
+#include <cstdlib>
+#include <functional>
+#include <sstream>
+
+#include <mithril/config.h>
+
+namespace mithril {
+namespace {
+
+Result<bool> parse_bool(std::string_view key, std::string_view v) {
+  if (v == "1" || v == "true" || v == "yes" || v == "on") return true;
+  if (v == "0" || v == "false" || v == "no" || v == "off") return false;
+  return fail(ErrorCode::kInvalidArgument,
+              "invalid value '" + std::string(v) + "' for " + std::string(key) + ": expected true or false");
+}
+
+Result<std::int64_t> parse_int(std::string_view key, std::string_view v, std::int64_t lo, std::int64_t hi) {
+  std::string s(v);
+  char* end = nullptr;
+  errno = 0;
+  const long long n = std::strtoll(s.c_str(), &end, 10);
+  if (s.empty() || *end != '\0' || errno != 0 || n < lo || n > hi) {
+    return fail(ErrorCode::kInvalidArgument, "invalid value '" + s + "' for " + std::string(key) +
+                                                 ": expected an integer in " + std::to_string(lo) + ".." +
+                                                 std::to_string(hi));
+  }
+  return n;
+}
+
+struct KeyDef {
+  ConfigKeyInfo info;
+  std::function<Result<void>(CacheConfig&, std::string_view)> set;
+  std::function<std::string(const CacheConfig&)> get;
+};
+
+const std::vector<KeyDef>& key_table() {
+  static const std::vector<KeyDef> table = {
+      {{"root", "MITHRIL_ROOT", "cache root directory (not settable from the config file)"},
+       [](CacheConfig& c, std::string_view v) -> Result<void> {
+         if (v.empty()) return fail(ErrorCode::kInvalidArgument, "root must not be empty");
+         c.root = std::string(v);
+         return {};
+       },
+       [](const CacheConfig& c) { return c.root; }},
+      {{"max_size", "MITHRIL_MAX_SIZE", "size budget for stored objects, e.g. 20G"},
+       [](CacheConfig& c, std::string_view v) -> Result<void> {
+         MITHRIL_ASSIGN(c.max_size, parse_size(v));
+         return {};
+       },
+       [](const CacheConfig& c) { return std::to_string(c.max_size); }},
+      {{"compression", "MITHRIL_COMPRESSION", "zstd-compress stored objects (true/false)"},
+       [](CacheConfig& c, std::string_view v) -> Result<void> {
+         MITHRIL_ASSIGN(c.compression, parse_bool("compression", v));
+         return {};
+       },
+       [](const CacheConfig& c) { return std::string(c.compression ? "true" : "false"); }},
+      {{"compression_level", "MITHRIL_COMPRESSION_LEVEL", "zstd level 1..19"},
+       [](CacheConfig& c, std::string_view v) -> Result<void> {
+         MITHRIL_ASSIGN(const auto n, parse_int("compression_level", v, 1, 19));
+         c.compression_level = static_cast<int>(n);
+         return {};
+       },
+       [](const CacheConfig& c) { return std::to_string(c.compression_level); }},
+      {{"fsync", "MITHRIL_FSYNC", "fsync objects and the index before a put returns (true/false)"},
+       [](CacheConfig& c, std::string_view v) -> Result<void> {
+         MITHRIL_ASSIGN(c.fsync, parse_bool("fsync", v));
+         return {};
+       },
+       [](const CacheConfig& c) { return std::string(c.fsync ? "true" : "false"); }},
+      {{"verify_on_read", "MITHRIL_VERIFY_ON_READ", "hash every object read (true/false)"},
+       [](CacheConfig& c, std::string_view v) -> Result<void> {
+         MITHRIL_ASSIGN(c.verify_on_read, parse_bool("verify_on_read", v));
+         return {};
+       },
+       [](const CacheConfig& c) { return std::string(c.verify_on_read ? "true" : "false"); }},
+      {{"temp_max_age_s", "MITHRIL_TEMP_MAX_AGE_S", "seconds after which a temp file counts as debris"},
+       [](CacheConfig& c, std::string_view v) -> Result<void> {
+         MITHRIL_ASSIGN(c.temp_max_age_s, parse_int("temp_max_age_s", v, 1, 1LL << 40));
+         return {};
+       },
+       [](const CacheConfig& c) { return std::to_string(c.temp_max_age_s); }},
+  };
+  return table;
+}
+
+const KeyDef* find_key(std::string_view name) {
+  for (const auto& k : key_table()) {
+    if (k.info.name == name) return &k;
+  }
+  return nullptr;
+}
+
+std::string default_root(const GetEnv& getenv) {
+  if (auto xdg = getenv("XDG_CACHE_HOME"); xdg && !xdg->empty()) return *xdg + "/mithril";
+  if (auto home = getenv("HOME"); home && !home->empty()) return *home + "/.cache/mithril";
+  return "/tmp/mithril-cache";
+}
+
+// Applies <root>/mithril.toml. A missing file is fine; a malformed one is an error.
+Result<void> apply_file(CacheConfig& config, Env& env) {
+  const std::string path = config.root + "/mithril.toml";
+  MITHRIL_ASSIGN(const auto text, read_file(env, path));
+  if (!text) return {};
+  toml::table parsed;
+  try {
+    parsed = toml::parse(*text, path);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream msg;
+    msg << path << ":" << e.source().begin.line << ": " << e.description();
+    return fail(ErrorCode::kInvalidArgument, msg.str());
+  }
+  for (const auto& [k, node] : parsed) {
+    const std::string key(k.str());
+    if (key == "root") return fail(ErrorCode::kInvalidArgument, path + ": 'root' cannot be set in the file inside the root");
+    std::string value;
+    if (auto s = node.value<std::string>()) value = *s;
+    else if (auto b = node.value<bool>()) value = *b ? "true" : "false";
+    else if (auto i = node.value<std::int64_t>()) value = std::to_string(*i);
+    else return fail(ErrorCode::kInvalidArgument, path + ": unsupported value type for '" + key + "'");
+    auto set = set_config_value(config, key, value);
+    if (!set) return fail(ErrorCode::kInvalidArgument, path + ": " + set.error().message);
+    config.sources[key] = ConfigSource::kFile;
+  }
+  return {};
+}
+
+}  // namespace
+
+const char* config_source_name(ConfigSource s) {
+  switch (s) {
+    case ConfigSource::kDefault: return "default";
+    case ConfigSource::kFile: return "file";
+    case ConfigSource::kEnvironment: return "environment";
+    case ConfigSource::kOverride: return "override";
+  }
+  return "?";
+}
+
+const std::vector<ConfigKeyInfo>& config_keys() {
+  static const std::vector<ConfigKeyInfo> keys = [] {
+    std::vector<ConfigKeyInfo> out;
+    for (const auto& k : key_table()) out.push_back(k.info);
+    return out;
+  }();
+  return keys;
+}
+
+Result<void> set_config_value(CacheConfig& config, std::string_view key, std::string_view value) {
+  const KeyDef* def = find_key(key);
+  if (def == nullptr) return fail(ErrorCode::kInvalidArgument, "unknown config key '" + std::string(key) + "'");
+  return def->set(config, value);
+}
+
+std::string get_config_value(const CacheConfig& config, std::string_view key) {
+  const KeyDef* def = find_key(key);
+  return def == nullptr ? std::string() : def->get(config);
+}
+
+GetEnv process_getenv() {
+  return [](const std::string& name) -> std::optional<std::string> {
+    const char* v = std::getenv(name.c_str());
+    if (v == nullptr) return std::nullopt;
+    return std::string(v);
+  };
+}
+
+Result<CacheConfig> load_config(const std::map<std::string, std::string>& overrides,
+                                const GetEnv& getenv, Env& env) {
+  CacheConfig config;
+  for (const auto& k : key_table()) config.sources[k.info.name] = ConfigSource::kDefault;
+  config.root = default_root(getenv);
+  // The root first (it locates the file): override > environment > default.
+  if (auto it = overrides.find("root"); it != overrides.end()) {
+    MITHRIL_TRY(set_config_value(config, "root", it->second));
+    config.sources["root"] = ConfigSource::kOverride;
+  } else if (auto r = getenv("MITHRIL_ROOT"); r && !r->empty()) {
+    config.root = *r;
+    config.sources["root"] = ConfigSource::kEnvironment;
+  }
+  MITHRIL_TRY(apply_file(config, env));
+  for (const auto& k : key_table()) {
+    if (k.info.name == "root") continue;
+    if (auto v = getenv(k.info.env_var); v && !v->empty()) {
+      auto set = k.set(config, *v);
+      if (!set) return fail(ErrorCode::kInvalidArgument, k.info.env_var + ": " + set.error().message);
+      config.sources[k.info.name] = ConfigSource::kEnvironment;
+    }
+  }
+  for (const auto& [key, value] : overrides) {
+    if (key == "root") continue;
+    MITHRIL_TRY(set_config_value(config, key, value));
+    config.sources[key] = ConfigSource::kOverride;
+  }
+  return config;
+}
+
+}  // namespace mithril

@@ -1,0 +1,417 @@
+// The Cache facade: puts, lookups, and the buffered LRU/counter updates.
+#include <mithril/cache.h>
+
+#include <set>
+
+#include "core/cache_impl.h"
+#include "core/manifest.h"
+
+namespace mithril {
+namespace {
+
+constexpr std::size_t kMaxPendingTouches = 1000;
+constexpr std::int64_t kFlushIntervalNs = 1'000'000'000;
+
+// Counts an error result of a public operation, then passes it through.
+template <typename T>
+Result<T> counted(Cache::Impl& impl, Result<T> r) {
+  if (!r) impl.count(Counter::kErrors);
+  return r;
+}
+
+}  // namespace
+
+// ---- Impl helpers ---------------------------------------------------------
+
+Result<ObjectInfo> Cache::Impl::publish_txn(StagedObject&& staged) {
+  const Digest d = staged.info().digest;
+  MITHRIL_ASSIGN(const auto known, index->find_object(d));
+  if (known) {
+    MITHRIL_ASSIGN(const auto on_disk, store->stat(d));
+    if (on_disk) {
+      ObjectInfo info = *known;
+      info.existed = true;
+      count(Counter::kDedupObjects);
+      return info;  // `staged` deletes its temp file
+    }
+  }
+  MITHRIL_ASSIGN(ObjectInfo info, store->publish(std::move(staged)));
+  if (info.existed) count(Counter::kDedupObjects);
+  if (!known) MITHRIL_TRY(index->upsert_object(info));
+  return info;
+}
+
+void Cache::Impl::remove_objects_txn(const std::vector<Digest>& dead) {
+  // Failing to unlink leaves an orphan file (reclaimed by verify --repair);
+  // the index is already consistent, so this is not an error.
+  for (const auto& d : dead) (void)store->remove(d);
+}
+
+Result<void> Cache::Impl::drop_object_locked(const Digest& digest, bool corrupt) {
+  if (corrupt) count(Counter::kCorruptions);
+  return in_write_txn([&]() -> Result<void> {
+    MITHRIL_ASSIGN(const auto users, index->entries_using(digest));
+    std::vector<Digest> dead;
+    for (const auto& key : users) {
+      MITHRIL_TRY(index->remove_entry(key, &dead));
+      pending_touches.erase(key);
+    }
+    remove_objects_txn(dead);
+    return {};
+  });
+}
+
+Result<std::optional<std::string>> Cache::Impl::read_object_locked(const Digest& digest) {
+  auto data = store->get(digest);
+  if (!data) {
+    if (data.error().code != ErrorCode::kCorruption) return std::unexpected(data.error());
+    MITHRIL_TRY(drop_object_locked(digest, /*corrupt=*/true));
+    return std::optional<std::string>{};
+  }
+  if (!*data) {
+    MITHRIL_TRY(drop_object_locked(digest, /*corrupt=*/false));
+    return std::optional<std::string>{};
+  }
+  return data;
+}
+
+void Cache::Impl::touch_locked(const Digest& key) {
+  auto& [t, hits] = pending_touches[key];
+  t = env.now_ns();
+  hits += 1;
+}
+
+Result<void> Cache::Impl::maybe_flush_locked() {
+  if (pending_touches.size() >= kMaxPendingTouches || env.now_ns() - last_flush_ns >= kFlushIntervalNs) {
+    return flush_locked();
+  }
+  return {};
+}
+
+Result<void> Cache::Impl::flush_locked() {
+  last_flush_ns = env.now_ns();
+  const bool any_counter =
+      std::any_of(pending_counters.begin(), pending_counters.end(), [](std::int64_t v) { return v != 0; });
+  if (pending_touches.empty() && !any_counter) return {};
+  MITHRIL_TRY(in_write_txn([&]() -> Result<void> {
+    for (const auto& [key, th] : pending_touches) MITHRIL_TRY(index->touch(key, th.first, th.second));
+    return index->add_counters(pending_counters);
+  }));
+  pending_touches.clear();
+  pending_counters.fill(0);
+  return {};
+}
+
+Result<void> Cache::Impl::maybe_gc_locked() {
+  MITHRIL_ASSIGN(const std::uint64_t stored, index->stored_bytes());
+  if (stored <= config.max_size) return {};
+  MITHRIL_ASSIGN(const auto report, gc_locked(config.max_size));
+  (void)report;
+  return {};
+}
+
+Result<GcReport> Cache::Impl::gc_locked(std::uint64_t budget) {
+  MITHRIL_TRY(flush_locked());  // so this process's recent hits count as recent
+  GcReport report;
+  MITHRIL_ASSIGN(report.stored_before, index->stored_bytes());
+  MITHRIL_ASSIGN(report.temp_files_removed,
+                 store->remove_stale_temp_files(config.temp_max_age_s * 1'000'000'000LL));
+  constexpr int kBatch = 256;  // entries per transaction: bounds lock hold time
+  for (;;) {
+    bool more = false;
+    MITHRIL_TRY(in_write_txn([&]() -> Result<void> {
+      MITHRIL_ASSIGN(const std::uint64_t start, index->stored_bytes());
+      std::uint64_t stored = start;
+      std::int64_t evicted = 0;
+      std::vector<Digest> dead;
+      while (stored > budget && evicted < kBatch) {
+        MITHRIL_ASSIGN(const auto oldest, index->oldest_entry());
+        if (!oldest) break;
+        MITHRIL_TRY(index->remove_entry(oldest->key, &dead));
+        pending_touches.erase(oldest->key);
+        ++evicted;
+        MITHRIL_ASSIGN(stored, index->stored_bytes());
+      }
+      remove_objects_txn(dead);
+      std::array<std::int64_t, kCounterCount> delta{};
+      delta[static_cast<int>(Counter::kEvictions)] = evicted;
+      delta[static_cast<int>(Counter::kEvictedBytes)] = static_cast<std::int64_t>(start - stored);
+      MITHRIL_TRY(index->add_counters(delta));
+      report.evicted_entries += static_cast<std::uint64_t>(evicted);
+      report.evicted_bytes += start - stored;
+      more = evicted == kBatch && stored > budget;
+      return {};
+    }));
+    if (!more) break;
+  }
+  MITHRIL_ASSIGN(report.stored_after, index->stored_bytes());
+  return report;
+}
+
+// ---- Cache ----------------------------------------------------------------
+
+Cache::Cache(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
+
+Cache::~Cache() {
+  if (!m_impl || !m_impl->index) return;
+  std::lock_guard lock(m_impl->mu);
+  (void)m_impl->flush_locked();
+}
+
+Result<std::unique_ptr<Cache>> Cache::open(const CacheConfig& config, Env& env) {
+  auto impl = std::make_unique<Impl>(config, env);
+  {
+    std::lock_guard lock(impl->mu);
+    MITHRIL_TRY(impl->open_locked());
+  }
+  return std::unique_ptr<Cache>(new Cache(std::move(impl)));
+}
+
+const CacheConfig& Cache::config() const { return m_impl->config; }
+
+Result<ObjectInfo> Cache::Impl::put_staged_blob_locked(Result<StagedObject> staged) {
+  if (!staged) return std::unexpected(staged.error());
+  const std::uint64_t size = staged->info().size;
+  MITHRIL_ASSIGN(ObjectInfo info, in_write_txn([&]() -> Result<ObjectInfo> {
+    MITHRIL_ASSIGN(ObjectInfo published, publish_txn(std::move(*staged)));
+    EntryRecord rec;
+    rec.key = published.digest;
+    rec.root = published.digest;
+    rec.created_ns = rec.last_access_ns = env.now_ns();
+    std::vector<Digest> dead;
+    MITHRIL_TRY(index->insert_entry(rec, {published.digest}, &dead));
+    remove_objects_txn(dead);
+    return published;
+  }));
+  count(Counter::kPuts);
+  count(Counter::kBytesIn, static_cast<std::int64_t>(size));
+  MITHRIL_TRY(maybe_gc_locked());
+  return info;
+}
+
+Result<ObjectInfo> Cache::put_blob(std::string_view data) {
+  auto staged = m_impl->store->stage_bytes(data);
+  std::lock_guard lock(m_impl->mu);
+  return counted(*m_impl, m_impl->put_staged_blob_locked(std::move(staged)));
+}
+
+Result<ObjectInfo> Cache::put_blob_file(const std::string& path) {
+  auto staged = m_impl->store->stage_file(path);
+  std::lock_guard lock(m_impl->mu);
+  return counted(*m_impl, m_impl->put_staged_blob_locked(std::move(staged)));
+}
+
+Result<std::optional<std::string>> Cache::get_blob(const Digest& digest) {
+  std::lock_guard lock(m_impl->mu);
+  auto r = [&]() -> Result<std::optional<std::string>> {
+    MITHRIL_ASSIGN(const auto rec, m_impl->index->find_entry(digest));
+    std::optional<std::string> data;
+    if (rec && rec->kind == EntryKind::kBlob) {
+      MITHRIL_ASSIGN(data, m_impl->read_object_locked(digest));
+    }
+    if (!data) {
+      m_impl->count(Counter::kMisses);
+    } else {
+      m_impl->count(Counter::kHits);
+      m_impl->count(Counter::kBytesOut, static_cast<std::int64_t>(data->size()));
+      m_impl->touch_locked(digest);
+    }
+    MITHRIL_TRY(m_impl->maybe_flush_locked());
+    return data;
+  }();
+  return counted(*m_impl, std::move(r));
+}
+
+Result<bool> Cache::get_blob_to_file(const Digest& digest, const std::string& dest) {
+  std::lock_guard lock(m_impl->mu);
+  auto r = [&]() -> Result<bool> {
+    MITHRIL_ASSIGN(const auto rec, m_impl->index->find_entry(digest));
+    bool hit = false;
+    if (rec && rec->kind == EntryKind::kBlob) {
+      auto got = m_impl->store->get_to_file(digest, dest);
+      if (!got && got.error().code == ErrorCode::kCorruption) {
+        MITHRIL_TRY(m_impl->drop_object_locked(digest, true));
+      } else {
+        MITHRIL_ASSIGN(hit, std::move(got));
+        if (!hit) MITHRIL_TRY(m_impl->drop_object_locked(digest, false));
+      }
+    }
+    if (hit) {
+      m_impl->count(Counter::kHits);
+      m_impl->count(Counter::kBytesOut, static_cast<std::int64_t>(rec->size));
+      m_impl->touch_locked(digest);
+    } else {
+      m_impl->count(Counter::kMisses);
+    }
+    MITHRIL_TRY(m_impl->maybe_flush_locked());
+    return hit;
+  }();
+  return counted(*m_impl, std::move(r));
+}
+
+Result<Digest> Cache::put_entry(const CacheKey& key, const std::vector<EntryFile>& files) {
+  MITHRIL_TRY(key.validate());
+  std::set<std::string> names;
+  for (const auto& f : files) {
+    MITHRIL_TRY(validate_entry_path(f.name));
+    if (!names.insert(f.name).second) {
+      return fail(ErrorCode::kInvalidArgument, "duplicate entry file name '" + f.name + "'");
+    }
+  }
+  // Stage every file outside the lock: hashing and writing need no coordination.
+  Entry entry;
+  entry.key = key.digest();
+  entry.key_bytes = key.serialize();
+  entry.name_space = key.salt();
+  entry.device = key.device().to_string();
+  entry.created_ns = m_impl->env.now_ns();
+  std::vector<StagedObject> staged;
+  std::uint64_t bytes_in = 0;
+  for (const auto& f : files) {
+    MITHRIL_ASSIGN(auto s, m_impl->store->stage_bytes(f.data));
+    entry.files.push_back(FileRef{f.name, s.info().digest, s.info().size});
+    bytes_in += f.data.size();
+    staged.push_back(std::move(s));
+  }
+  MITHRIL_ASSIGN(auto manifest, m_impl->store->stage_bytes(detail::serialize_manifest(entry), false));
+  std::lock_guard lock(m_impl->mu);
+  auto r = m_impl->in_write_txn([&]() -> Result<Digest> {
+    std::vector<Digest> parts;
+    MITHRIL_ASSIGN(const ObjectInfo root, m_impl->publish_txn(std::move(manifest)));
+    parts.push_back(root.digest);
+    for (auto& s : staged) {
+      MITHRIL_ASSIGN(const ObjectInfo info, m_impl->publish_txn(std::move(s)));
+      parts.push_back(info.digest);
+    }
+    EntryRecord rec;
+    rec.key = entry.key;
+    rec.kind = EntryKind::kManifest;
+    rec.root = root.digest;
+    rec.name_space = entry.name_space;
+    rec.device = entry.device;
+    rec.created_ns = rec.last_access_ns = entry.created_ns;
+    std::vector<Digest> dead;
+    MITHRIL_TRY(m_impl->index->insert_entry(rec, parts, &dead));
+    m_impl->remove_objects_txn(dead);
+    return entry.key;
+  });
+  if (r) {
+    m_impl->count(Counter::kPuts);
+    m_impl->count(Counter::kBytesIn, static_cast<std::int64_t>(bytes_in));
+    if (auto gc = m_impl->maybe_gc_locked(); !gc) return counted<Digest>(*m_impl, std::unexpected(gc.error()));
+  }
+  return counted(*m_impl, std::move(r));
+}
+
+Result<std::optional<Entry>> Cache::get_entry(const CacheKey& key) {
+  std::vector<CacheKey> candidates{key};
+  if (key.device().kind() == DeviceClass::Kind::kCudaCompute) {
+    candidates.push_back(key.with_device(DeviceClass::cuda_any()));
+  }
+  std::lock_guard lock(m_impl->mu);
+  auto r = [&]() -> Result<std::optional<Entry>> {
+    std::optional<Entry> found;
+    for (const auto& k : candidates) {
+      MITHRIL_ASSIGN(const auto rec, m_impl->index->find_entry(k.digest()));
+      if (!rec || rec->kind != EntryKind::kManifest) continue;
+      MITHRIL_ASSIGN(const auto text, m_impl->read_object_locked(rec->root));
+      if (!text) continue;
+      auto parsed = detail::parse_manifest(*text);
+      if (!parsed || parsed->key != rec->key) {
+        (void)m_impl->store->quarantine(rec->root);
+        MITHRIL_TRY(m_impl->drop_object_locked(rec->root, true));
+        continue;
+      }
+      m_impl->touch_locked(rec->key);
+      found = std::move(*parsed);
+      break;
+    }
+    m_impl->count(found ? Counter::kHits : Counter::kMisses);
+    MITHRIL_TRY(m_impl->maybe_flush_locked());
+    return found;
+  }();
+  return counted(*m_impl, std::move(r));
+}
+
+Result<std::optional<std::string>> Cache::read_entry_file(const Entry& entry, std::string_view name) {
+  const FileRef* ref = nullptr;
+  for (const auto& f : entry.files) {
+    if (f.name == name) ref = &f;
+  }
+  if (ref == nullptr) return std::optional<std::string>{};
+  std::lock_guard lock(m_impl->mu);
+  auto r = m_impl->read_object_locked(ref->digest);
+  if (r && *r) m_impl->count(Counter::kBytesOut, static_cast<std::int64_t>((*r)->size()));
+  return counted(*m_impl, std::move(r));
+}
+
+Result<bool> Cache::remove(const Digest& key) {
+  std::lock_guard lock(m_impl->mu);
+  auto r = m_impl->in_write_txn([&]() -> Result<bool> {
+    std::vector<Digest> dead;
+    MITHRIL_ASSIGN(const bool removed, m_impl->index->remove_entry(key, &dead));
+    m_impl->remove_objects_txn(dead);
+    m_impl->pending_touches.erase(key);
+    return removed;
+  });
+  return counted(*m_impl, std::move(r));
+}
+
+Result<GcReport> Cache::gc(std::optional<std::uint64_t> max_size) {
+  std::lock_guard lock(m_impl->mu);
+  return counted(*m_impl, m_impl->gc_locked(max_size.value_or(m_impl->config.max_size)));
+}
+
+Result<void> Cache::clear() {
+  std::lock_guard lock(m_impl->mu);
+  MITHRIL_TRY(m_impl->flush_locked());
+  return m_impl->in_write_txn([&]() -> Result<void> {
+    std::vector<Digest> all;
+    MITHRIL_TRY(m_impl->store->for_each([&](const ObjectInfo& o) {
+      all.push_back(o.digest);
+      return true;
+    }));
+    m_impl->remove_objects_txn(all);
+    m_impl->pending_touches.clear();
+    return m_impl->index->clear_all();
+  });
+}
+
+Result<void> Cache::flush() {
+  std::lock_guard lock(m_impl->mu);
+  return m_impl->flush_locked();
+}
+
+Result<std::vector<EntryRecord>> Cache::list(std::size_t limit) {
+  std::lock_guard lock(m_impl->mu);
+  MITHRIL_TRY(m_impl->flush_locked());
+  std::vector<EntryRecord> out;
+  MITHRIL_TRY(m_impl->index->for_each_entry([&](const EntryRecord& e) {
+    if (out.size() >= limit) return false;
+    out.push_back(e);
+    return true;
+  }));
+  return out;
+}
+
+Result<Stats> Cache::stats() {
+  std::lock_guard lock(m_impl->mu);
+  MITHRIL_TRY(m_impl->flush_locked());
+  Stats s;
+  s.root = m_impl->config.root;
+  s.max_size = m_impl->config.max_size;
+  MITHRIL_ASSIGN(s.counters, m_impl->index->counters());
+  MITHRIL_ASSIGN(s.entries, m_impl->index->entry_count());
+  MITHRIL_ASSIGN(s.objects, m_impl->index->object_count());
+  MITHRIL_ASSIGN(s.stored_bytes, m_impl->index->stored_bytes());
+  MITHRIL_ASSIGN(s.logical_bytes, m_impl->index->logical_bytes());
+  for (const char* ext : {"", "-wal"}) {
+    MITHRIL_ASSIGN(const auto st, m_impl->env.stat(m_impl->config.root + "/index.db" + ext));
+    if (st) s.index_bytes += st->size;
+  }
+  MITHRIL_ASSIGN(const auto q, m_impl->env.list_dir(m_impl->store->quarantine_dir()));
+  s.quarantined = q.size();
+  return s;
+}
+
+}  // namespace mithril

@@ -1,0 +1,73 @@
+// Cache::Impl: the state behind the Cache facade. Private to src/core.
+//
+// Locking: `mu` guards everything here. Every method named *_locked
+// REQUIRES `mu` held. Methods named *_txn REQUIRE an open index write
+// transaction (which also serializes against other processes).
+#pragma once
+
+#include <array>
+#include <mutex>
+#include <unordered_map>
+
+#include <mithril/cache.h>
+
+#include "index/index.h"
+
+namespace mithril {
+
+class Cache::Impl {
+ public:
+  Impl(CacheConfig cfg, Env& os) : config(std::move(cfg)), env(os) {}
+
+  Result<void> open_locked();
+  Result<void> open_index_locked(bool discard_existing);
+  Result<void> rebuild_txn();
+
+  // Runs `f` inside BEGIN IMMEDIATE ... COMMIT; rolls back on error.
+  template <typename F>
+  auto in_write_txn(F&& f) -> decltype(f()) {
+    MITHRIL_TRY(index->begin_write());
+    auto r = f();
+    if (!r) {
+      index->rollback();
+      return r;
+    }
+    if (auto c = index->commit(); !c) {
+      index->rollback();
+      return std::unexpected(c.error());
+    }
+    return r;
+  }
+
+  // Publishes a staged object, or drops it when the index already has it.
+  Result<ObjectInfo> publish_txn(StagedObject&& staged);
+  // Publishes a staged blob and records its blob entry; may run gc.
+  Result<ObjectInfo> put_staged_blob_locked(Result<StagedObject> staged);
+  // Deletes the files of objects the index no longer references.
+  void remove_objects_txn(const std::vector<Digest>& dead);
+  // A stored object failed verification (`corrupt`) or vanished: drop every
+  // entry that holds it.
+  Result<void> drop_object_locked(const Digest& digest, bool corrupt);
+  Result<GcReport> gc_locked(std::uint64_t budget);
+  Result<void> maybe_gc_locked();
+
+  // Reads an object for a lookup: nullopt when it vanished or was corrupt
+  // (both handled: entries dropped, corruption counted).
+  Result<std::optional<std::string>> read_object_locked(const Digest& digest);
+
+  void count(Counter c, std::int64_t n = 1) { pending_counters[static_cast<int>(c)] += n; }
+  void touch_locked(const Digest& key);
+  Result<void> maybe_flush_locked();
+  Result<void> flush_locked();
+
+  CacheConfig config;
+  Env& env;
+  std::unique_ptr<ContentStore> store;
+  std::unique_ptr<Index> index;
+  std::mutex mu;
+  std::unordered_map<Digest, std::pair<std::int64_t, std::int64_t>> pending_touches;  // t, hits
+  std::array<std::int64_t, kCounterCount> pending_counters{};
+  std::int64_t last_flush_ns = 0;
+};
+
+}  // namespace mithril

@@ -1,0 +1,122 @@
+// Opening a root, and the recovery scan that rebuilds a missing or damaged index.
+#include <set>
+
+#include "cas/object_io.h"
+#include "core/cache_impl.h"
+#include "core/manifest.h"
+
+namespace mithril {
+namespace {
+
+constexpr std::uint64_t kMaxManifestSize = 64ull << 20;
+
+Result<void> move_aside(Env& env, const std::string& path) {
+  const std::string suffix = ".damaged." + std::to_string(env.now_ns());
+  for (const char* ext : {"", "-wal", "-shm"}) {
+    auto r = env.rename(path + ext, path + ext + suffix);
+    if (!r && r.error().sys_errno != ENOENT) return r;
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<void> Cache::Impl::open_locked() {
+  if (config.root.empty()) return fail(ErrorCode::kInvalidArgument, "cache root is empty");
+  MITHRIL_TRY(make_dirs(env, config.root));
+  StoreOptions so;
+  so.fsync = config.fsync;
+  so.compress = config.compression;
+  so.compression_level = config.compression_level;
+  so.verify_on_read = config.verify_on_read;
+  MITHRIL_ASSIGN(store, ContentStore::open(config.root + "/objects", so, env));
+  last_flush_ns = env.now_ns();
+  return open_index_locked(false);
+}
+
+Result<void> Cache::Impl::open_index_locked(bool discard_existing) {
+  const std::string path = config.root + "/index.db";
+  IndexOptions io;
+  io.durable = config.fsync;
+  index.reset();
+  if (discard_existing) MITHRIL_TRY(move_aside(env, path));
+  auto opened = Index::open(path, io);
+  if (!opened && opened.error().code == ErrorCode::kCorruption && !discard_existing) {
+    // Damaged beyond what SQLite can open: keep it for inspection, rebuild.
+    MITHRIL_TRY(move_aside(env, path));
+    opened = Index::open(path, io);
+  }
+  if (!opened) return std::unexpected(opened.error());
+  index = std::move(*opened);
+  MITHRIL_ASSIGN(const bool ready, index->initialized());
+  if (ready) return {};
+  return in_write_txn([&]() -> Result<void> {
+    MITHRIL_ASSIGN(const bool now_ready, index->initialized());  // another process won
+    if (now_ready) return {};
+    MITHRIL_TRY(rebuild_txn());
+    return index->set_initialized();
+  });
+}
+
+// Rebuilds every row from the objects on disk: manifests become keyed
+// entries (when all their files are present), every other object a blob
+// entry. Last access = the object file's mtime.
+Result<void> Cache::Impl::rebuild_txn() {
+  MITHRIL_TRY(index->clear_all());
+  std::vector<ObjectInfo> objects;
+  MITHRIL_TRY(store->for_each([&](const ObjectInfo& o) {
+    objects.push_back(o);
+    return true;
+  }));
+  std::set<Digest> present;
+  for (auto& o : objects) {
+    if (o.compressed) {
+      MITHRIL_ASSIGN(const auto size, detail::zstd_content_size(env, store->path_of(o.digest, true)));
+      o.size = size.value_or(0);
+    }
+    MITHRIL_TRY(index->upsert_object(o));
+    present.insert(o.digest);
+  }
+  std::set<Digest> referenced;
+  std::vector<Digest> dead;
+  for (const auto& o : objects) {
+    if (o.compressed || o.stored_size > kMaxManifestSize) continue;
+    const std::string path = store->path_of(o.digest, false);
+    MITHRIL_ASSIGN(const auto head, detail::read_prefix(env, path, detail::kManifestPrefix.size()));
+    if (!head || *head != detail::kManifestPrefix) continue;
+    MITHRIL_ASSIGN(const auto text, read_file(env, path));
+    if (!text || blake3(*text) != o.digest) continue;
+    auto entry = detail::parse_manifest(*text);
+    if (!entry) continue;
+    std::vector<Digest> parts{o.digest};
+    bool complete = true;
+    for (const auto& f : entry->files) {
+      complete = complete && present.count(f.digest) > 0;
+      parts.push_back(f.digest);
+    }
+    if (!complete) continue;
+    EntryRecord rec;
+    rec.key = entry->key;
+    rec.kind = EntryKind::kManifest;
+    rec.root = o.digest;
+    rec.name_space = entry->name_space;
+    rec.device = entry->device;
+    rec.created_ns = entry->created_ns;
+    rec.last_access_ns = o.mtime_ns;
+    MITHRIL_TRY(index->insert_entry(rec, parts, &dead));
+    referenced.insert(parts.begin(), parts.end());
+  }
+  for (const auto& o : objects) {
+    if (referenced.count(o.digest) > 0) continue;
+    EntryRecord rec;
+    rec.key = o.digest;
+    rec.root = o.digest;
+    rec.created_ns = o.mtime_ns;
+    rec.last_access_ns = o.mtime_ns;
+    MITHRIL_TRY(index->upsert_object(o));  // a replaced manifest may have released it
+    MITHRIL_TRY(index->insert_entry(rec, {o.digest}, &dead));
+  }
+  return {};
+}
+
+}  // namespace mithril

@@ -1,0 +1,69 @@
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+
+#include <mithril/env.h>
+
+namespace mithril {
+
+Result<void> write_all(Env& env, int fd, const void* data, std::size_t size) {
+  const auto* p = static_cast<const char*>(data);
+  while (size > 0) {
+    MITHRIL_ASSIGN(const std::size_t n, env.write(fd, p, size));
+    if (n == 0) return fail(ErrorCode::kIoError, "write made no progress");
+    p += n;
+    size -= n;
+  }
+  return {};
+}
+
+Result<std::optional<std::string>> read_file(Env& env, const std::string& path) {
+  auto fd = env.open(path, O_RDONLY, 0);
+  if (!fd) {
+    if (fd.error().sys_errno == ENOENT) return std::optional<std::string>{};
+    return std::unexpected(fd.error());
+  }
+  std::string out;
+  char buf[1 << 16];
+  for (;;) {
+    auto n = env.read(*fd, buf, sizeof buf);
+    if (!n) {
+      (void)env.close(*fd);
+      return std::unexpected(n.error());
+    }
+    if (*n == 0) break;
+    out.append(buf, *n);
+  }
+  MITHRIL_TRY(env.close(*fd));
+  return std::optional<std::string>{std::move(out)};
+}
+
+Result<void> make_dirs(Env& env, const std::string& path, unsigned mode) {
+  if (path.empty()) return {};
+  MITHRIL_ASSIGN(const auto st, env.stat(path));
+  if (st) {
+    if (st->is_dir()) return {};
+    return fail(ErrorCode::kIoError, "not a directory: " + path);
+  }
+  const auto slash = path.find_last_of('/');
+  if (slash != std::string::npos && slash > 0) MITHRIL_TRY(make_dirs(env, path.substr(0, slash), mode));
+  return env.mkdir(path, mode);
+}
+
+Result<void> write_file_atomic(Env& env, const std::string& path, const std::string& data,
+                               bool sync) {
+  static std::atomic<unsigned> counter{0};
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." +
+                          std::to_string(counter.fetch_add(1));
+  MITHRIL_ASSIGN(const int fd, env.open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0600));
+  auto ok = write_all(env, fd, data.data(), data.size());
+  if (ok && sync) ok = env.fsync(fd);
+  const auto closed = env.close(fd);
+  if (ok && !closed) ok = closed;
+  if (ok) ok = env.rename(tmp, path);
+  if (!ok) (void)env.unlink(tmp);
+  return ok;
+}
+
+}  // namespace mithril

@@ -1,0 +1,126 @@
+// POSIX implementation of mithril::Env: thin wrappers that retry EINTR and
+// turn errno into Error values.
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+
+#include <mithril/env.h>
+
+namespace mithril {
+namespace {
+
+template <typename F>
+auto retry_eintr(F f) {
+  for (;;) {
+    auto r = f();
+    if (r != -1 || errno != EINTR) return r;
+  }
+}
+
+class PosixEnv final : public Env {
+ public:
+  Result<int> open(const std::string& path, int flags, unsigned mode) override {
+    const int fd = retry_eintr([&] { return ::open(path.c_str(), flags | O_CLOEXEC, mode); });
+    if (fd < 0) return std::unexpected(error_from_errno(errno, "open " + path));
+    return fd;
+  }
+  Result<std::size_t> write(int fd, const void* data, std::size_t size) override {
+    const ssize_t n = retry_eintr([&] { return ::write(fd, data, size); });
+    if (n < 0) return std::unexpected(error_from_errno(errno, "write"));
+    return static_cast<std::size_t>(n);
+  }
+  Result<std::size_t> read(int fd, void* data, std::size_t size) override {
+    const ssize_t n = retry_eintr([&] { return ::read(fd, data, size); });
+    if (n < 0) return std::unexpected(error_from_errno(errno, "read"));
+    return static_cast<std::size_t>(n);
+  }
+  Result<void> fsync(int fd) override {
+    if (retry_eintr([&] { return ::fsync(fd); }) != 0) {
+      return std::unexpected(error_from_errno(errno, "fsync"));
+    }
+    return {};
+  }
+  Result<void> close(int fd) override {
+    // close() must not be retried on EINTR on Linux: the fd is gone.
+    if (::close(fd) != 0 && errno != EINTR) return std::unexpected(error_from_errno(errno, "close"));
+    return {};
+  }
+  Result<void> rename(const std::string& from, const std::string& to) override {
+    if (::rename(from.c_str(), to.c_str()) != 0) {
+      return std::unexpected(error_from_errno(errno, "rename " + from + " -> " + to));
+    }
+    return {};
+  }
+  Result<bool> unlink(const std::string& path) override {
+    if (::unlink(path.c_str()) != 0) {
+      if (errno == ENOENT) return false;
+      return std::unexpected(error_from_errno(errno, "unlink " + path));
+    }
+    return true;
+  }
+  Result<void> mkdir(const std::string& path, unsigned mode) override {
+    if (::mkdir(path.c_str(), mode) != 0 && errno != EEXIST) {
+      return std::unexpected(error_from_errno(errno, "mkdir " + path));
+    }
+    return {};
+  }
+  Result<void> rmdir(const std::string& path) override {
+    if (::rmdir(path.c_str()) != 0 && errno != ENOENT) {
+      return std::unexpected(error_from_errno(errno, "rmdir " + path));
+    }
+    return {};
+  }
+  Result<std::optional<FileStat>> stat(const std::string& path) override {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+      if (errno == ENOENT || errno == ENOTDIR) return std::optional<FileStat>{};
+      return std::unexpected(error_from_errno(errno, "stat " + path));
+    }
+    FileStat fs;
+    fs.size = static_cast<std::uint64_t>(st.st_size);
+    fs.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+    fs.mode = st.st_mode;
+    return std::optional<FileStat>{fs};
+  }
+  Result<std::vector<DirEntry>> list_dir(const std::string& path) override {
+    std::vector<DirEntry> out;
+    DIR* dir = ::opendir(path.c_str());
+    if (dir == nullptr) {
+      if (errno == ENOENT) return out;
+      return std::unexpected(error_from_errno(errno, "opendir " + path));
+    }
+    while (const dirent* e = ::readdir(dir)) {
+      const std::string name = e->d_name;
+      if (name == "." || name == "..") continue;
+      bool is_dir = e->d_type == DT_DIR;
+      if (e->d_type == DT_UNKNOWN) {
+        struct stat st {};
+        is_dir = ::stat((path + "/" + name).c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+      }
+      out.push_back(DirEntry{name, is_dir});
+    }
+    ::closedir(dir);
+    return out;
+  }
+  std::int64_t now_ns() override {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+};
+
+}  // namespace
+
+bool FileStat::is_dir() const { return S_ISDIR(mode); }
+bool FileStat::is_regular() const { return S_ISREG(mode); }
+
+Env& Env::posix() {
+  static PosixEnv env;
+  return env;
+}
+
+}  // namespace mithril

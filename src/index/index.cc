@@ -1,0 +1,412 @@
+#include "index/index.h"
+
+#include <algorithm>
+
+#include <sqlite3.h>
+
+#include "index/sqlite_stmt.h"
+
+namespace mithril {
+
+using detail::Stmt;
+using detail::sqlite_error;
+
+// Declares `var`, a Stmt over the cached prepared statement for `sql`.
+#define MITHRIL_STMT(var, sql)                                   \
+  MITHRIL_ASSIGN(sqlite3_stmt* var##_raw, m_stmts->get(sql));    \
+  Stmt var(m_db, var##_raw)
+
+namespace {
+
+constexpr std::int64_t kSchemaVersion = 1;
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS objects(
+  digest BLOB PRIMARY KEY, size INTEGER NOT NULL, stored_size INTEGER NOT NULL,
+  compressed INTEGER NOT NULL, refs INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS entries(
+  id INTEGER PRIMARY KEY, key BLOB NOT NULL UNIQUE, kind INTEGER NOT NULL, root BLOB NOT NULL,
+  namespace TEXT NOT NULL, device TEXT NOT NULL, size INTEGER NOT NULL,
+  created INTEGER NOT NULL, last_access INTEGER NOT NULL, hits INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS entries_lru ON entries(last_access, id);
+CREATE TABLE IF NOT EXISTS entry_objects(
+  entry_id INTEGER NOT NULL, digest BLOB NOT NULL, PRIMARY KEY(entry_id, digest)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS entry_objects_by_digest ON entry_objects(digest);
+CREATE TABLE IF NOT EXISTS counters(id INTEGER PRIMARY KEY, value INTEGER NOT NULL);
+INSERT OR IGNORE INTO meta(k, v) VALUES ('stored_bytes', 0), ('logical_bytes', 0),
+  ('entries', 0), ('objects', 0), ('initialized', 0);
+)sql";
+
+constexpr const char* kEntryColumns =
+    "key, kind, root, namespace, device, size, created, last_access, hits";
+
+EntryRecord read_entry(const Stmt& s) {
+  EntryRecord e;
+  e.key = s.digest(0);
+  e.kind = static_cast<EntryKind>(s.i64(1));
+  e.root = s.digest(2);
+  e.name_space = s.text(3);
+  e.device = s.text(4);
+  e.size = static_cast<std::uint64_t>(s.i64(5));
+  e.created_ns = s.i64(6);
+  e.last_access_ns = s.i64(7);
+  e.hits = s.i64(8);
+  return e;
+}
+
+}  // namespace
+
+// Prepared statements, compiled once per connection and keyed by SQL text.
+class Index::Statements {
+ public:
+  explicit Statements(sqlite3* db) : m_db(db) {}
+  ~Statements() {
+    for (auto& [sql, s] : m_cache) sqlite3_finalize(s);
+  }
+  Result<sqlite3_stmt*> get(const std::string& sql) {
+    auto it = m_cache.find(sql);
+    if (it == m_cache.end()) {
+      sqlite3_stmt* s = nullptr;
+      const int rc = sqlite3_prepare_v3(m_db, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr);
+      if (rc != SQLITE_OK) return std::unexpected(sqlite_error(m_db, rc, "prepare"));
+      it = m_cache.emplace(sql, s).first;
+    }
+    return it->second;
+  }
+
+ private:
+  sqlite3* m_db;
+  std::unordered_map<std::string, sqlite3_stmt*> m_cache;
+};
+
+Index::Index(sqlite3* db) : m_db(db), m_stmts(std::make_unique<Statements>(db)) {}
+
+Index::~Index() {
+  m_stmts.reset();
+  sqlite3_close_v2(m_db);
+}
+
+Result<std::unique_ptr<Index>> Index::open(const std::string& path, IndexOptions options) {
+  sqlite3* db = nullptr;
+  const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+  const int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    Error e = sqlite_error(db, rc, "open " + path);
+    sqlite3_close_v2(db);
+    return std::unexpected(e);
+  }
+  std::unique_ptr<Index> index(new Index(db));
+  sqlite3_busy_timeout(db, options.busy_timeout_ms);
+  sqlite3_extended_result_codes(db, 1);
+  MITHRIL_TRY(index->exec("PRAGMA journal_mode=WAL"));
+  MITHRIL_TRY(index->exec(options.durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL"));
+  MITHRIL_TRY(index->exec("PRAGMA foreign_keys=OFF"));
+  // Reads the schema: fails here with SQLITE_NOTADB/CORRUPT on a damaged header.
+  MITHRIL_TRY(index->begin_write());
+  auto created = index->exec(kSchema);
+  if (created) created = index->exec("INSERT OR IGNORE INTO meta(k, v) VALUES ('schema_version', 1)");
+  if (!created) {
+    index->rollback();
+    return std::unexpected(created.error());
+  }
+  MITHRIL_TRY(index->commit());
+  MITHRIL_ASSIGN(const std::int64_t version, index->meta("schema_version"));
+  if (version != kSchemaVersion) {
+    return fail(ErrorCode::kCorruption, "index " + path + " has schema version " +
+                                            std::to_string(version) + ", expected " +
+                                            std::to_string(kSchemaVersion));
+  }
+  return index;
+}
+
+Result<void> Index::exec(const char* sql) {
+  char* msg = nullptr;
+  const int rc = sqlite3_exec(m_db, sql, nullptr, nullptr, &msg);
+  sqlite3_free(msg);
+  if (rc != SQLITE_OK) return std::unexpected(sqlite_error(m_db, rc, "exec"));
+  return {};
+}
+
+Result<void> Index::begin_write() { return exec("BEGIN IMMEDIATE"); }
+Result<void> Index::commit() { return exec("COMMIT"); }
+void Index::rollback() {
+  if (sqlite3_get_autocommit(m_db) == 0) (void)exec("ROLLBACK");
+}
+
+Result<std::int64_t> Index::meta(const char* key) {
+  MITHRIL_STMT(s, "SELECT v FROM meta WHERE k = ?");
+  s.bind(1, std::string(key));
+  MITHRIL_ASSIGN(const bool row, s.step());
+  return row ? s.i64(0) : 0;
+}
+
+Result<void> Index::add_meta(const char* key, std::int64_t delta) {
+  MITHRIL_STMT(s, "UPDATE meta SET v = v + ? WHERE k = ?");
+  s.bind(1, delta).bind(2, std::string(key));
+  return s.run();
+}
+
+Result<bool> Index::initialized() {
+  MITHRIL_ASSIGN(const std::int64_t v, meta("initialized"));
+  return v != 0;
+}
+
+Result<void> Index::set_initialized() {
+  return exec("UPDATE meta SET v = 1 WHERE k = 'initialized'");
+}
+
+Result<void> Index::clear_all() {
+  return exec(
+      "DELETE FROM entries; DELETE FROM entry_objects; DELETE FROM objects;"
+      "UPDATE meta SET v = 0 WHERE k IN ('stored_bytes','logical_bytes','entries','objects');");
+}
+
+Result<std::optional<ObjectInfo>> Index::find_object(const Digest& digest) {
+  MITHRIL_STMT(s, "SELECT size, stored_size, compressed FROM objects WHERE digest = ?");
+  s.bind(1, digest);
+  MITHRIL_ASSIGN(const bool row, s.step());
+  if (!row) return std::optional<ObjectInfo>{};
+  ObjectInfo info;
+  info.digest = digest;
+  info.size = static_cast<std::uint64_t>(s.i64(0));
+  info.stored_size = static_cast<std::uint64_t>(s.i64(1));
+  info.compressed = s.i64(2) != 0;
+  return std::optional<ObjectInfo>(info);
+}
+
+Result<void> Index::upsert_object(const ObjectInfo& info) {
+  MITHRIL_ASSIGN(const auto existing, find_object(info.digest));
+  if (existing) return {};
+  MITHRIL_STMT(s, 
+                             "INSERT INTO objects(digest, size, stored_size, compressed, refs) "
+                             "VALUES (?, ?, ?, ?, 0)");
+  s.bind(1, info.digest)
+      .bind(2, static_cast<std::int64_t>(info.size))
+      .bind(3, static_cast<std::int64_t>(info.stored_size))
+      .bind(4, info.compressed ? 1 : 0);
+  MITHRIL_TRY(s.run());
+  MITHRIL_TRY(add_meta("stored_bytes", static_cast<std::int64_t>(info.stored_size)));
+  MITHRIL_TRY(add_meta("logical_bytes", static_cast<std::int64_t>(info.size)));
+  return add_meta("objects", 1);
+}
+
+Result<std::optional<EntryRecord>> Index::find_entry(const Digest& key) {
+  MITHRIL_STMT(s, std::string("SELECT ") + kEntryColumns + " FROM entries WHERE key = ?");
+  s.bind(1, key);
+  MITHRIL_ASSIGN(const bool row, s.step());
+  if (!row) return std::optional<EntryRecord>{};
+  return std::optional<EntryRecord>(read_entry(s));
+}
+
+Result<void> Index::insert_entry(const EntryRecord& entry, const std::vector<Digest>& objects,
+                                 std::vector<Digest>* dead) {
+  // Size of the entry = stored bytes of its distinct objects.
+  std::vector<Digest> distinct = objects;
+  std::sort(distinct.begin(), distinct.end());
+  distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+  std::uint64_t size = 0;
+  for (const auto& d : distinct) {
+    MITHRIL_ASSIGN(const auto obj, find_object(d));
+    if (!obj) return fail(ErrorCode::kInternal, "entry references unknown object " + d.to_hex());
+    size += obj->stored_size;
+    // Take the new references first, so objects shared with a replaced
+    // entry of the same key never drop to zero references.
+    MITHRIL_STMT(ref, "UPDATE objects SET refs = refs + 1 WHERE digest = ?");
+    ref.bind(1, d);
+    MITHRIL_TRY(ref.run());
+  }
+  MITHRIL_TRY(remove_entry(entry.key, dead));
+  {
+    MITHRIL_STMT(s, 
+                               "INSERT INTO entries(key, kind, root, namespace, device, size, created, "
+                               "last_access, hits) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    s.bind(1, entry.key)
+        .bind(2, static_cast<std::int64_t>(entry.kind))
+        .bind(3, entry.root)
+        .bind(4, entry.name_space)
+        .bind(5, entry.device)
+        .bind(6, static_cast<std::int64_t>(size))
+        .bind(7, entry.created_ns)
+        .bind(8, entry.last_access_ns)
+        .bind(9, entry.hits);
+    MITHRIL_TRY(s.run());
+  }
+  const std::int64_t id = sqlite3_last_insert_rowid(m_db);
+  for (const auto& d : distinct) {
+    MITHRIL_STMT(link, "INSERT INTO entry_objects(entry_id, digest) VALUES (?, ?)");
+    link.bind(1, id).bind(2, d);
+    MITHRIL_TRY(link.run());
+  }
+  return add_meta("entries", 1);
+}
+
+Result<bool> Index::remove_entry(const Digest& key, std::vector<Digest>* dead) {
+  std::int64_t id = 0;
+  {
+    MITHRIL_STMT(s, "SELECT id FROM entries WHERE key = ?");
+    s.bind(1, key);
+    MITHRIL_ASSIGN(const bool row, s.step());
+    if (!row) return false;
+    id = s.i64(0);
+  }
+  std::vector<Digest> objects;
+  {
+    MITHRIL_STMT(s, "SELECT digest FROM entry_objects WHERE entry_id = ?");
+    s.bind(1, id);
+    for (;;) {
+      MITHRIL_ASSIGN(const bool row, s.step());
+      if (!row) break;
+      objects.push_back(s.digest(0));
+    }
+  }
+  for (const auto& d : objects) {
+    MITHRIL_STMT(s, 
+                               "UPDATE objects SET refs = refs - 1 WHERE digest = ? "
+                               "RETURNING refs, size, stored_size");
+    s.bind(1, d);
+    MITHRIL_ASSIGN(const bool row, s.step());
+    if (!row || s.i64(0) > 0) continue;
+    const std::int64_t size = s.i64(1);
+    const std::int64_t stored = s.i64(2);
+    MITHRIL_TRY(s.step());  // finish the RETURNING statement
+    MITHRIL_STMT(del, "DELETE FROM objects WHERE digest = ?");
+    del.bind(1, d);
+    MITHRIL_TRY(del.run());
+    MITHRIL_TRY(add_meta("stored_bytes", -stored));
+    MITHRIL_TRY(add_meta("logical_bytes", -size));
+    MITHRIL_TRY(add_meta("objects", -1));
+    if (dead != nullptr) dead->push_back(d);
+  }
+  MITHRIL_STMT(links, "DELETE FROM entry_objects WHERE entry_id = ?");
+  links.bind(1, id);
+  MITHRIL_TRY(links.run());
+  MITHRIL_STMT(del, "DELETE FROM entries WHERE id = ?");
+  del.bind(1, id);
+  MITHRIL_TRY(del.run());
+  MITHRIL_TRY(add_meta("entries", -1));
+  return true;
+}
+
+Result<std::optional<EntryRecord>> Index::oldest_entry() {
+  MITHRIL_STMT(s, std::string("SELECT ") + kEntryColumns +
+                                      " FROM entries ORDER BY last_access, id LIMIT 1");
+  MITHRIL_ASSIGN(const bool row, s.step());
+  if (!row) return std::optional<EntryRecord>{};
+  return std::optional<EntryRecord>(read_entry(s));
+}
+
+Result<std::vector<Digest>> Index::entry_objects(const Digest& key) {
+  MITHRIL_STMT(s, 
+                             "SELECT eo.digest FROM entry_objects eo JOIN entries e ON e.id = eo.entry_id "
+                             "WHERE e.key = ?");
+  s.bind(1, key);
+  std::vector<Digest> out;
+  for (;;) {
+    MITHRIL_ASSIGN(const bool row, s.step());
+    if (!row) break;
+    out.push_back(s.digest(0));
+  }
+  return out;
+}
+
+Result<std::vector<Digest>> Index::entries_using(const Digest& digest) {
+  MITHRIL_STMT(s, 
+                             "SELECT e.key FROM entry_objects eo JOIN entries e ON e.id = eo.entry_id "
+                             "WHERE eo.digest = ?");
+  s.bind(1, digest);
+  std::vector<Digest> out;
+  for (;;) {
+    MITHRIL_ASSIGN(const bool row, s.step());
+    if (!row) break;
+    out.push_back(s.digest(0));
+  }
+  return out;
+}
+
+Result<void> Index::for_each_entry(const std::function<bool(const EntryRecord&)>& fn) {
+  MITHRIL_STMT(s, std::string("SELECT ") + kEntryColumns +
+                                      " FROM entries ORDER BY last_access DESC, id DESC");
+  for (;;) {
+    MITHRIL_ASSIGN(const bool row, s.step());
+    if (!row || !fn(read_entry(s))) break;
+  }
+  return {};
+}
+
+Result<void> Index::for_each_object(
+    const std::function<bool(const ObjectInfo&, std::int64_t refs)>& fn) {
+  MITHRIL_STMT(s, "SELECT digest, size, stored_size, compressed, refs FROM objects");
+  for (;;) {
+    MITHRIL_ASSIGN(const bool row, s.step());
+    if (!row) break;
+    ObjectInfo info;
+    info.digest = s.digest(0);
+    info.size = static_cast<std::uint64_t>(s.i64(1));
+    info.stored_size = static_cast<std::uint64_t>(s.i64(2));
+    info.compressed = s.i64(3) != 0;
+    if (!fn(info, s.i64(4))) break;
+  }
+  return {};
+}
+
+Result<void> Index::touch(const Digest& key, std::int64_t t, std::int64_t hits) {
+  MITHRIL_STMT(s, 
+                             "UPDATE entries SET last_access = max(last_access, ?), hits = hits + ? "
+                             "WHERE key = ?");
+  s.bind(1, t).bind(2, hits).bind(3, key);
+  return s.run();
+}
+
+Result<std::uint64_t> Index::stored_bytes() {
+  MITHRIL_ASSIGN(const std::int64_t v, meta("stored_bytes"));
+  return static_cast<std::uint64_t>(v);
+}
+Result<std::uint64_t> Index::logical_bytes() {
+  MITHRIL_ASSIGN(const std::int64_t v, meta("logical_bytes"));
+  return static_cast<std::uint64_t>(v);
+}
+Result<std::uint64_t> Index::entry_count() {
+  MITHRIL_ASSIGN(const std::int64_t v, meta("entries"));
+  return static_cast<std::uint64_t>(v);
+}
+Result<std::uint64_t> Index::object_count() {
+  MITHRIL_ASSIGN(const std::int64_t v, meta("objects"));
+  return static_cast<std::uint64_t>(v);
+}
+
+Result<void> Index::add_counters(const std::array<std::int64_t, kCounterCount>& delta) {
+  for (int i = 0; i < kCounterCount; ++i) {
+    if (delta[i] == 0) continue;
+    MITHRIL_STMT(s, 
+                               "INSERT INTO counters(id, value) VALUES (?, ?) "
+                               "ON CONFLICT(id) DO UPDATE SET value = value + excluded.value");
+    s.bind(1, i).bind(2, delta[i]);
+    MITHRIL_TRY(s.run());
+  }
+  return {};
+}
+
+Result<std::array<std::int64_t, kCounterCount>> Index::counters() {
+  std::array<std::int64_t, kCounterCount> out{};
+  MITHRIL_STMT(s, "SELECT id, value FROM counters");
+  for (;;) {
+    MITHRIL_ASSIGN(const bool row, s.step());
+    if (!row) break;
+    const auto id = s.i64(0);
+    if (id >= 0 && id < kCounterCount) out[static_cast<std::size_t>(id)] = s.i64(1);
+  }
+  return out;
+}
+
+Result<bool> Index::integrity_ok() {
+  MITHRIL_STMT(s, "PRAGMA integrity_check");
+  auto row = s.step();
+  if (!row) {
+    if (row.error().code == ErrorCode::kCorruption) return false;
+    return std::unexpected(row.error());
+  }
+  return *row && s.text(0) == "ok";
+}
+
+}  // namespace mithril

@@ -1,0 +1,106 @@
+// Index: the persistent entry/object database (SQLite in WAL mode).
+//
+// Tables: entries (key -> root object, size, LRU fields), entry_objects
+// (which objects an entry holds), objects (size, refcount), counters, meta
+// (schema version, total stored bytes). See docs/index_format.md.
+//
+// Why SQLite/WAL: transactions with a cross-process write lock (BEGIN
+// IMMEDIATE) that we also use to order object publish vs. unlink; readers
+// never block writers; crash-safe journal; B-tree indexes give O(log n)
+// lookups and LRU-ordered eviction; opening a 1 M-entry database reads no
+// more than the header. LMDB would read faster but needs a fixed map size
+// and a single-writer lock file that breaks on NFS-style shared roots.
+//
+// Thread safety: an Index is NOT thread-safe; callers serialize access (the
+// Cache holds a mutex). Many processes may open the same database.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <mithril/content_store.h>
+#include <mithril/digest.h>
+#include <mithril/entry.h>
+#include <mithril/result.h>
+#include <mithril/stats.h>
+
+struct sqlite3;
+
+namespace mithril {
+
+struct IndexOptions {
+  bool durable = false;     // synchronous=FULL (fsync each commit) instead of NORMAL
+  int busy_timeout_ms = 60000;
+};
+
+class Index {
+ public:
+  // Opens or creates the database at `path`. Damage that SQLite detects on
+  // open is reported as ErrorCode::kCorruption.
+  static Result<std::unique_ptr<Index>> open(const std::string& path, IndexOptions options);
+  ~Index();
+  Index(const Index&) = delete;
+  Index& operator=(const Index&) = delete;
+
+  // BEGIN IMMEDIATE: takes the database write lock (waits up to busy_timeout).
+  Result<void> begin_write();
+  Result<void> commit();
+  void rollback();  // no-op outside a transaction
+
+  // True once the schema exists and the initial/recovery scan completed.
+  Result<bool> initialized();
+  Result<void> set_initialized();
+  // Deletes every entry and object row (counters are kept). In a write txn.
+  Result<void> clear_all();
+
+  // ---- objects (write txn required for mutations) ----
+  Result<std::optional<ObjectInfo>> find_object(const Digest& digest);
+  // Inserts with refs=0 if absent.
+  Result<void> upsert_object(const ObjectInfo& info);
+
+  // ---- entries ----
+  Result<std::optional<EntryRecord>> find_entry(const Digest& key);
+  // Inserts the entry and takes one reference on each of `objects` (which
+  // must already be upserted). An existing entry with the same key is
+  // replaced; digests of objects it leaves unreferenced are appended to `dead`.
+  Result<void> insert_entry(const EntryRecord& entry, const std::vector<Digest>& objects,
+                            std::vector<Digest>* dead);
+  // Removes the entry; digests of objects left unreferenced are deleted from
+  // the objects table and appended to `dead`. Returns false if absent.
+  Result<bool> remove_entry(const Digest& key, std::vector<Digest>* dead);
+  Result<std::optional<EntryRecord>> oldest_entry();
+  Result<std::vector<Digest>> entry_objects(const Digest& key);
+  // Entries whose object list contains `digest`.
+  Result<std::vector<Digest>> entries_using(const Digest& digest);
+  Result<void> for_each_entry(const std::function<bool(const EntryRecord&)>& fn);
+  Result<void> for_each_object(const std::function<bool(const ObjectInfo&, std::int64_t refs)>& fn);
+
+  // Batched LRU/hit updates: last_access = max(old, t), hits += n.
+  Result<void> touch(const Digest& key, std::int64_t t, std::int64_t hits);
+
+  // ---- accounting ----
+  Result<std::uint64_t> stored_bytes();
+  Result<std::uint64_t> logical_bytes();
+  Result<std::uint64_t> entry_count();
+  Result<std::uint64_t> object_count();
+  Result<void> add_counters(const std::array<std::int64_t, kCounterCount>& delta);
+  Result<std::array<std::int64_t, kCounterCount>> counters();
+  // PRAGMA integrity_check; false when SQLite reports damage.
+  Result<bool> integrity_ok();
+
+ private:
+  class Statements;
+  explicit Index(sqlite3* db);
+  Result<void> exec(const char* sql);
+  Result<void> add_meta(const char* key, std::int64_t delta);
+  Result<std::int64_t> meta(const char* key);
+
+  sqlite3* m_db;
+  std::unique_ptr<Statements> m_stmts;
+};
+
+}  // namespace mithril
