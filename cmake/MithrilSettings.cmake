@@ -3,7 +3,7 @@
 add_library(mithril_warnings INTERFACE)
 target_compile_options(mithril_warnings INTERFACE
   -Wall -Wextra -Wshadow -Wnon-virtual-dtor -Wcast-align -Woverloaded-virtual
-  -Wnull-dereference -Wimplicit-fallthrough -Wformat=2)
+  -Wimplicit-fallthrough -Wformat=2)
 if(MITHRIL_WERROR)
   target_compile_options(mithril_warnings INTERFACE -Werror)
 endif()

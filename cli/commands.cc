@@ -1,0 +1,275 @@
+#include "commands.h"
+
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <memory>
+
+#include <mithril/cache.h>
+#include <mithril/version.h>
+
+#include "output.h"
+
+namespace mithril::cli {
+namespace {
+
+constexpr int kExitError = 1;
+constexpr int kExitUsage = 2;
+
+// Thrown inside command handlers only; caught in run_cli.
+struct CommandError {
+  std::string message;
+  int code = kExitError;
+};
+
+template <typename T>
+T check(Result<T> r) {
+  if (!r) throw CommandError{r.error().to_string()};
+  if constexpr (!std::is_void_v<T>) return std::move(*r);
+}
+
+struct GlobalOptions {
+  std::string root;
+  std::string max_size;
+  std::vector<std::string> sets;
+};
+
+CacheConfig load(const GlobalOptions& g) {
+  std::map<std::string, std::string> overrides;
+  for (const auto& kv : g.sets) {
+    const auto eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      throw CommandError{"--set expects KEY=VALUE, got '" + kv + "'", kExitUsage};
+    }
+    overrides[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  if (!g.root.empty()) overrides["root"] = g.root;
+  if (!g.max_size.empty()) overrides["max_size"] = g.max_size;
+  auto config = load_config(overrides);
+  if (!config) {
+    throw CommandError{config.error().to_string(),
+                       config.error().code == ErrorCode::kInvalidArgument ? kExitUsage : kExitError};
+  }
+  return *config;
+}
+
+std::unique_ptr<Cache> open_cache(const GlobalOptions& g) { return check(Cache::open(load(g))); }
+
+Digest parse_digest(const std::string& text) {
+  auto d = Digest::from_hex(text);
+  if (!d) throw CommandError{"'" + text + "' is not a digest (64 hex characters)", kExitUsage};
+  return *d;
+}
+
+void print(const std::string& s) { std::fwrite(s.data(), 1, s.size(), stdout); }
+void print_json(const nlohmann::json& j) { print(j.dump(2) + "\n"); }
+
+int cmd_put(const GlobalOptions& g, const std::vector<std::string>& files, bool json) {
+  auto cache = open_cache(g);
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& f : files) {
+    ObjectInfo info;
+    if (f == "-") {
+      std::string data((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+      info = check(cache->put_blob(data));
+    } else {
+      info = check(cache->put_blob_file(f));
+    }
+    if (json) {
+      out.push_back({{"file", f}, {"digest", info.digest.to_hex()}, {"size", info.size}, {"existed", info.existed}});
+    } else {
+      print(info.digest.to_hex() + "  " + f + "\n");
+    }
+  }
+  if (json) print_json(out);
+  return 0;
+}
+
+int cmd_get(const GlobalOptions& g, const std::string& hex, const std::string& output) {
+  const Digest d = parse_digest(hex);
+  auto cache = open_cache(g);
+  bool hit = false;
+  if (!output.empty() && output != "-") {
+    hit = check(cache->get_blob_to_file(d, output));
+  } else {
+    auto data = check(cache->get_blob(d));
+    hit = data.has_value();
+    if (hit) print(*data);
+  }
+  if (!hit) throw CommandError{hex + " is not in the cache"};
+  return 0;
+}
+
+int cmd_stats(const GlobalOptions& g, bool json) {
+  const Stats s = check(open_cache(g)->stats());
+  if (json) print_json(stats_json(s));
+  else print(stats_table(s));
+  return 0;
+}
+
+int cmd_ls(const GlobalOptions& g, bool json, std::size_t limit) {
+  const auto entries = check(open_cache(g)->list(limit));
+  if (json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& e : entries) out.push_back(entry_json(e));
+    print_json(out);
+  } else {
+    print(entries_table(entries));
+  }
+  return 0;
+}
+
+int cmd_gc(const GlobalOptions& g, const std::string& max_size, bool json) {
+  std::optional<std::uint64_t> budget;
+  if (!max_size.empty()) {
+    auto parsed = parse_size(max_size);
+    if (!parsed) throw CommandError{parsed.error().message, kExitUsage};
+    budget = *parsed;
+  }
+  const GcReport r = check(open_cache(g)->gc(budget));
+  if (json) print_json(gc_json(r));
+  else print(gc_text(r));
+  return 0;
+}
+
+int cmd_verify(const GlobalOptions& g, bool repair, bool json) {
+  const VerifyReport r = check(open_cache(g)->verify(repair));
+  if (json) print_json(verify_json(r));
+  else print(verify_text(r));
+  if (r.corrupt + r.missing > 0) {
+    throw CommandError{"verify found " + std::to_string(r.corrupt) + " corrupt and " + std::to_string(r.missing) +
+                       " missing objects (corrupt ones are in quarantine; their entries were dropped)"};
+  }
+  return 0;
+}
+
+int cmd_config(const GlobalOptions& g) {
+  const CacheConfig c = load(g);
+  for (const auto& k : config_keys()) {
+    char buf[512];
+    std::snprintf(buf, sizeof buf, "%-18s = %-28s (%s; env %s)\n", k.name.c_str(),
+                  get_config_value(c, k.name).c_str(), config_source_name(c.sources.at(k.name)),
+                  k.env_var.c_str());
+    print(buf);
+  }
+  return 0;
+}
+
+// mithril key --graph G --input 8x?x128:float32 --device cpu-AVX2 [--salt S] [--dump]
+int cmd_key(const std::string& graph, const std::vector<std::string>& inputs, const std::string& device,
+            const std::string& salt, bool dump) {
+  std::vector<InputSpec> specs;
+  for (const auto& in : inputs) {
+    const auto colon = in.rfind(':');
+    if (colon == std::string::npos) throw CommandError{"input '" + in + "': expected SHAPE:DTYPE", kExitUsage};
+    InputSpec spec;
+    auto dt = dtype_from_name(in.substr(colon + 1));
+    if (!dt) throw CommandError{"input '" + in + "': unknown dtype", kExitUsage};
+    spec.dtype = *dt;
+    std::string shape = in.substr(0, colon);
+    std::size_t pos = 0;
+    while (!shape.empty() && pos <= shape.size()) {
+      const auto x = std::min(shape.find('x', pos), shape.size());
+      const std::string dim = shape.substr(pos, x - pos);
+      if (dim == "?" || dim == "-1") spec.shape.push_back(InputSpec::kDynamic);
+      else if (!dim.empty() && dim.find_first_not_of("0123456789") == std::string::npos && dim.size() < 19)
+        spec.shape.push_back(std::stoll(dim));
+      else throw CommandError{"input '" + in + "': bad dimension '" + dim + "'", kExitUsage};
+      pos = x + 1;
+    }
+    specs.push_back(std::move(spec));
+  }
+  auto dev = DeviceClass::parse(device);
+  if (!dev) throw CommandError{dev.error().message, kExitUsage};
+  const CacheKey key(graph, specs, *dev, salt);
+  check(key.validate());
+  print(dump ? key.debug_dump() : key.digest().to_hex() + "\n");
+  return 0;
+}
+
+}  // namespace
+
+int run_cli(int argc, char** argv) {
+  CLI::App app{"mithril: a bounded, verified, portable cache for compiled ML artifacts"};
+  app.require_subcommand(1);
+  app.fallthrough();
+  app.set_version_flag("--version", std::string("mithril ") + kVersion);
+  GlobalOptions g;
+  app.add_option("--root", g.root, "cache root (default: $MITHRIL_ROOT or ~/.cache/mithril)");
+  app.add_option("--max-size", g.max_size, "size budget, e.g. 500M, 20G, 1.5T");
+  app.add_option("--set", g.sets, "override a config key: --set compression=true");
+
+  bool json = false;
+  std::vector<std::string> files;
+  std::string digest, output, gc_max, graph, device = "cpu-DEFAULT", salt;
+  std::vector<std::string> inputs;
+  bool repair = false, dump = false;
+  std::size_t limit = SIZE_MAX;
+
+  auto* put = app.add_subcommand("put", "store files (or - for stdin); prints DIGEST  FILE like b3sum");
+  put->add_option("files", files, "files to store")->required();
+  put->add_flag("--json", json, "print JSON");
+  auto* get = app.add_subcommand("get", "write a stored object to stdout or a file");
+  get->add_option("digest", digest, "64 hex characters")->required();
+  get->add_option("-o,--output", output, "write to this file (atomically) instead of stdout");
+  auto* rm = app.add_subcommand("rm", "remove an entry by its key digest");
+  rm->add_option("digest", digest, "64 hex characters")->required();
+  auto* stats = app.add_subcommand("stats", "show counters and sizes");
+  stats->add_flag("--json", json, "print JSON (schema in docs/cli.md)");
+  auto* ls = app.add_subcommand("ls", "list entries, most recently used first");
+  ls->add_flag("--json", json, "print JSON");
+  ls->add_option("--limit", limit, "at most N entries");
+  auto* gc = app.add_subcommand("gc", "evict least-recently-used entries down to the budget");
+  gc->add_option("--max-size", gc_max, "budget for this run (default: the configured max_size)");
+  gc->add_flag("--json", json, "print JSON");
+  auto* verify = app.add_subcommand("verify", "hash every object; quarantine corrupt ones");
+  verify->add_flag("--repair", repair, "also check the index, remove orphans and stale temp files");
+  verify->add_flag("--json", json, "print JSON");
+  auto* clear = app.add_subcommand("clear", "delete every entry (counters are kept)");
+  auto* config = app.add_subcommand("config", "show the effective configuration and where each value came from");
+  auto* key = app.add_subcommand("key", "compute a CacheKey digest, or --dump the exact bytes hashed");
+  key->add_option("--graph", graph, "graph hash")->required();
+  key->add_option("--input", inputs, "input spec SHAPE:DTYPE, e.g. 8x?x128:float32 (? = dynamic)");
+  key->add_option("--device", device, "cpu-<ISA>, cuda, cuda-sm90 (default cpu-DEFAULT)");
+  key->add_option("--salt", salt, "namespace/version salt");
+  key->add_flag("--dump", dump, "print the field-by-field dump of the key bytes");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : kExitUsage;
+  }
+  try {
+    if (*put) return cmd_put(g, files, json);
+    if (*get) return cmd_get(g, digest, output);
+    if (*rm) {
+      const bool removed = check(open_cache(g)->remove(parse_digest(digest)));
+      if (!removed) throw CommandError{digest + " is not in the cache"};
+      return 0;
+    }
+    if (*stats) return cmd_stats(g, json);
+    if (*ls) return cmd_ls(g, json, limit);
+    if (*gc) return cmd_gc(g, gc_max, json);
+    if (*verify) return cmd_verify(g, repair, json);
+    if (*clear) {
+      check(open_cache(g)->clear());
+      return 0;
+    }
+    if (*config) return cmd_config(g);
+    if (*key) return cmd_key(graph, inputs, device, salt, dump);
+  } catch (const CommandError& e) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "mithril: error: %s\n", e.message.c_str());
+    return e.code;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "mithril: error: %s\n", e.what());
+    return kExitError;
+  }
+  return kExitUsage;
+}
+
+}  // namespace mithril::cli

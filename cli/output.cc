@@ -1,0 +1,133 @@
+#include "output.h"
+
+#include <cstdio>
+#include <ctime>
+#include <sstream>
+
+namespace mithril::cli {
+namespace {
+
+std::string row(const std::string& label, const std::string& value) {
+  char buf[512];
+  std::snprintf(buf, sizeof buf, "%-22s %s\n", (label + ":").c_str(), value.c_str());
+  return buf;
+}
+
+std::string percent(double part, double whole) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f %%", whole > 0 ? 100.0 * part / whole : 0.0);
+  return buf;
+}
+
+std::string iso_time(std::int64_t ns) {
+  const std::time_t t = static_cast<std::time_t>(ns / 1'000'000'000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+const char* kind_name(EntryKind k) { return k == EntryKind::kBlob ? "blob" : "entry"; }
+
+}  // namespace
+
+nlohmann::json stats_json(const Stats& s) {
+  nlohmann::json counters = nlohmann::json::object();
+  for (int i = 0; i < kCounterCount; ++i) counters[counter_name(static_cast<Counter>(i))] = s.counters[i];
+  return {
+      {"schema_version", 1},
+      {"root", s.root},
+      {"entries", s.entries},
+      {"objects", s.objects},
+      {"stored_bytes", s.stored_bytes},
+      {"logical_bytes", s.logical_bytes},
+      {"max_size", s.max_size},
+      {"index_bytes", s.index_bytes},
+      {"quarantined_files", s.quarantined},
+      {"hit_rate", s.hit_rate()},
+      {"counters", counters},
+  };
+}
+
+std::string stats_table(const Stats& s) {
+  const auto hits = static_cast<double>(s.get(Counter::kHits));
+  const auto lookups = hits + static_cast<double>(s.get(Counter::kMisses));
+  std::string out;
+  out += row("Cache directory", s.root);
+  out += row("Entries", std::to_string(s.entries) + " (" + std::to_string(s.objects) + " objects)");
+  out += row("Hits", std::to_string(s.get(Counter::kHits)) + " / " +
+                         std::to_string(static_cast<std::int64_t>(lookups)) + " (" + percent(hits, lookups) + ")");
+  out += row("Misses", std::to_string(s.get(Counter::kMisses)));
+  out += row("Puts", std::to_string(s.get(Counter::kPuts)) + " (" +
+                         std::to_string(s.get(Counter::kDedupObjects)) + " objects deduplicated)");
+  out += row("Evictions", std::to_string(s.get(Counter::kEvictions)) + " (" +
+                              format_size(static_cast<std::uint64_t>(s.get(Counter::kEvictedBytes))) + ")");
+  out += row("Corruptions", std::to_string(s.get(Counter::kCorruptions)) + " (" +
+                                std::to_string(s.quarantined) + " files in quarantine)");
+  out += row("Errors", std::to_string(s.get(Counter::kErrors)));
+  out += row("Bytes in / out", format_size(static_cast<std::uint64_t>(s.get(Counter::kBytesIn))) + " / " +
+                                   format_size(static_cast<std::uint64_t>(s.get(Counter::kBytesOut))));
+  out += row("Cache size", format_size(s.stored_bytes) + " / " + format_size(s.max_size) + " (" +
+                               percent(static_cast<double>(s.stored_bytes), static_cast<double>(s.max_size)) + ")");
+  out += row("Uncompressed size", format_size(s.logical_bytes));
+  out += row("Index size", format_size(s.index_bytes));
+  return out;
+}
+
+nlohmann::json entry_json(const EntryRecord& e) {
+  return {{"key", e.key.to_hex()},   {"kind", kind_name(e.kind)},     {"root", e.root.to_hex()},
+          {"namespace", e.name_space}, {"device", e.device},          {"size", e.size},
+          {"created", iso_time(e.created_ns)}, {"last_access", iso_time(e.last_access_ns)},
+          {"hits", e.hits}};
+}
+
+std::string entries_table(const std::vector<EntryRecord>& entries) {
+  std::ostringstream out;
+  char buf[512];
+  std::snprintf(buf, sizeof buf, "%-64s  %-5s  %10s  %6s  %-20s  %s\n", "KEY", "KIND", "SIZE", "HITS",
+                "LAST ACCESS", "DEVICE");
+  out << buf;
+  for (const auto& e : entries) {
+    std::snprintf(buf, sizeof buf, "%-64s  %-5s  %10s  %6lld  %-20s  %s\n", e.key.to_hex().c_str(),
+                  kind_name(e.kind), format_size(e.size).c_str(), static_cast<long long>(e.hits),
+                  iso_time(e.last_access_ns).c_str(), e.device.empty() ? "-" : e.device.c_str());
+    out << buf;
+  }
+  return out.str();
+}
+
+nlohmann::json verify_json(const VerifyReport& r) {
+  return {{"objects_checked", r.objects_checked}, {"corrupt", r.corrupt},
+          {"missing", r.missing},                 {"entries_dropped", r.entries_dropped},
+          {"orphans", r.orphans},                 {"orphans_removed", r.orphans_removed},
+          {"temp_files_removed", r.temp_files_removed}, {"index_rebuilt", r.index_rebuilt}};
+}
+
+std::string verify_text(const VerifyReport& r) {
+  std::string out;
+  out += row("Objects checked", std::to_string(r.objects_checked));
+  out += row("Corrupt (quarantined)", std::to_string(r.corrupt));
+  out += row("Missing", std::to_string(r.missing));
+  out += row("Entries dropped", std::to_string(r.entries_dropped));
+  out += row("Orphan objects", std::to_string(r.orphans) + " (" + std::to_string(r.orphans_removed) + " removed)");
+  out += row("Temp files removed", std::to_string(r.temp_files_removed));
+  if (r.index_rebuilt) out += row("Index", "damaged; rebuilt from the objects");
+  return out;
+}
+
+nlohmann::json gc_json(const GcReport& r) {
+  return {{"evicted_entries", r.evicted_entries}, {"evicted_bytes", r.evicted_bytes},
+          {"stored_before", r.stored_before},     {"stored_after", r.stored_after},
+          {"temp_files_removed", r.temp_files_removed}};
+}
+
+std::string gc_text(const GcReport& r) {
+  std::string out;
+  out += row("Evicted entries", std::to_string(r.evicted_entries) + " (" + format_size(r.evicted_bytes) + ")");
+  out += row("Cache size", format_size(r.stored_before) + " -> " + format_size(r.stored_after));
+  out += row("Temp files removed", std::to_string(r.temp_files_removed));
+  return out;
+}
+
+}  // namespace mithril::cli
