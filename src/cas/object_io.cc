@@ -85,10 +85,14 @@ Result<Digest> read_object(Env& env, int fd, bool compressed, const Sink& sink) 
     ZSTD_inBuffer in{buf.data(), n, 0};
     for (;;) {
       ZSTD_outBuffer o{out.data(), out.size(), 0};
-      frame_state = ZSTD_decompressStream(dctx.get(), &o, &in);
-      if (ZSTD_isError(frame_state)) {
-        return fail(ErrorCode::kCorruption, std::string("bad zstd data: ") + ZSTD_getErrorName(frame_state));
+      const std::size_t in_before = in.pos;
+      const std::size_t rc = ZSTD_decompressStream(dctx.get(), &o, &in);
+      if (ZSTD_isError(rc)) {
+        return fail(ErrorCode::kCorruption, std::string("bad zstd data: ") + ZSTD_getErrorName(rc));
       }
+      // rc == 0: a frame was completed and fully flushed. A later call that
+      // makes no progress returns a hint for the next frame: ignore it.
+      if (rc == 0 || o.pos > 0 || in.pos > in_before) frame_state = rc;
       hasher.update(std::string_view(out.data(), o.pos));
       MITHRIL_TRY(sink(std::string_view(out.data(), o.pos)));
       // Done with this input chunk once it is consumed and the decoder had

@@ -117,9 +117,9 @@ Result<void> apply_file(CacheConfig& config, Env& env) {
     const std::string key(k.str());
     if (key == "root") return fail(ErrorCode::kInvalidArgument, path + ": 'root' cannot be set in the file inside the root");
     std::string value;
-    if (auto s = node.value<std::string>()) value = *s;
-    else if (auto b = node.value<bool>()) value = *b ? "true" : "false";
-    else if (auto i = node.value<std::int64_t>()) value = std::to_string(*i);
+    if (node.is_string()) value = *node.value<std::string>();
+    else if (node.is_boolean()) value = *node.value<bool>() ? "true" : "false";
+    else if (node.is_integer()) value = std::to_string(*node.value<std::int64_t>());
     else return fail(ErrorCode::kInvalidArgument, path + ": unsupported value type for '" + key + "'");
     auto set = set_config_value(config, key, value);
     if (!set) return fail(ErrorCode::kInvalidArgument, path + ": " + set.error().message);

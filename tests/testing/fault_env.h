@@ -1,0 +1,113 @@
+// FaultEnv: wraps the POSIX Env and injects failures, for tests only.
+//
+// A rule names an operation and fails its N-th call from now (1-based), or
+// every call from then on. Writes can also be made short (at most
+// `max_write` bytes per call) to exercise the retry loops.
+//
+// Thread safety: safe for concurrent use (one mutex around the rules).
+#pragma once
+
+#include <cerrno>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <mithril/env.h>
+
+namespace mithril::testing {
+
+enum class Op { kOpen, kWrite, kRead, kFsync, kClose, kRename, kUnlink, kMkdir, kStat, kListDir };
+
+class FaultEnv final : public Env {
+ public:
+  // Fails the `nth` next call of `op` with `err` (and every later one if `sticky`).
+  void fail(Op op, int err, int nth = 1, bool sticky = false) {
+    std::lock_guard lock(m_mu);
+    m_rules.push_back(Rule{op, err, nth, sticky});
+  }
+  void short_writes(std::size_t max_write) { m_max_write = max_write; }
+  void reset() {
+    std::lock_guard lock(m_mu);
+    m_rules.clear();
+    m_max_write = 0;
+  }
+  int injected() const { return m_injected; }
+
+  Result<int> open(const std::string& p, int f, unsigned m) override {
+    MITHRIL_TRY(check(Op::kOpen, p));
+    return m_real.open(p, f, m);
+  }
+  Result<std::size_t> write(int fd, const void* d, std::size_t n) override {
+    MITHRIL_TRY(check(Op::kWrite, "write"));
+    if (m_max_write > 0 && n > m_max_write) n = m_max_write;
+    return m_real.write(fd, d, n);
+  }
+  Result<std::size_t> read(int fd, void* d, std::size_t n) override {
+    MITHRIL_TRY(check(Op::kRead, "read"));
+    return m_real.read(fd, d, n);
+  }
+  Result<void> fsync(int fd) override {
+    MITHRIL_TRY(check(Op::kFsync, "fsync"));
+    return m_real.fsync(fd);
+  }
+  Result<void> close(int fd) override {
+    auto injected = check(Op::kClose, "close");
+    auto r = m_real.close(fd);  // the fd is released even when close "fails"
+    if (!injected) return injected;
+    return r;
+  }
+  Result<void> rename(const std::string& a, const std::string& b) override {
+    MITHRIL_TRY(check(Op::kRename, a));
+    return m_real.rename(a, b);
+  }
+  Result<bool> unlink(const std::string& p) override {
+    MITHRIL_TRY(check(Op::kUnlink, p));
+    return m_real.unlink(p);
+  }
+  Result<void> mkdir(const std::string& p, unsigned m) override {
+    MITHRIL_TRY(check(Op::kMkdir, p));
+    return m_real.mkdir(p, m);
+  }
+  Result<void> rmdir(const std::string& p) override { return m_real.rmdir(p); }
+  Result<std::optional<FileStat>> stat(const std::string& p) override {
+    MITHRIL_TRY(check(Op::kStat, p));
+    return m_real.stat(p);
+  }
+  Result<std::vector<DirEntry>> list_dir(const std::string& p) override {
+    MITHRIL_TRY(check(Op::kListDir, p));
+    return m_real.list_dir(p);
+  }
+  std::int64_t now_ns() override { return m_real.now_ns() + m_clock_offset_ns; }
+  void advance_clock(std::int64_t ns) { m_clock_offset_ns += ns; }
+
+ private:
+  struct Rule {
+    Op op;
+    int err;
+    int countdown;
+    bool sticky;
+  };
+  Result<void> check(Op op, const std::string& what) {
+    std::lock_guard lock(m_mu);
+    for (auto it = m_rules.begin(); it != m_rules.end(); ++it) {
+      if (it->op != op) continue;
+      if (it->countdown > 1) {
+        --it->countdown;
+        continue;
+      }
+      const int err = it->err;
+      if (!it->sticky) m_rules.erase(it);
+      ++m_injected;
+      return std::unexpected(error_from_errno(err, "injected fault: " + what));
+    }
+    return {};
+  }
+  Env& m_real = Env::posix();
+  std::mutex m_mu;
+  std::vector<Rule> m_rules;
+  std::size_t m_max_write = 0;
+  std::int64_t m_clock_offset_ns = 0;
+  int m_injected = 0;
+};
+
+}  // namespace mithril::testing
