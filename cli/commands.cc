@@ -194,7 +194,7 @@ int cmd_key(const std::string& graph, const std::vector<std::string>& inputs, co
 
 int run_cli(int argc, char** argv) {
   CLI::App app{"mithril: a bounded, verified, portable cache for compiled ML artifacts"};
-  app.require_subcommand(1);
+  app.require_subcommand(0, 1);  // 0 so an unknown word is reported by name
   app.fallthrough();
   app.set_version_flag("--version", std::string("mithril ") + kVersion);
   GlobalOptions g;
@@ -261,6 +261,7 @@ int run_cli(int argc, char** argv) {
     }
     if (*config) return cmd_config(g);
     if (*key) return cmd_key(graph, inputs, device, salt, dump);
+    throw CommandError{"no command given; run `mithril --help` for the list", kExitUsage};
   } catch (const CommandError& e) {
     std::fflush(stdout);
     std::fprintf(stderr, "mithril: error: %s\n", e.message.c_str());

@@ -1,0 +1,40 @@
+# The two commands a new user needs: `make demo` and `make test`.
+# Each installs what it needs first (scripts/install_deps.sh is idempotent).
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+GENERATOR := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
+JOBS ?= $(shell nproc)
+
+.PHONY: all deps build demo test unit-test asan-test system-test bench clean
+
+all: build
+
+deps:
+	@scripts/install_deps.sh
+
+build: deps
+	cmake -S . -B $(BUILD) $(GENERATOR) -DCMAKE_BUILD_TYPE=Release -DMITHRIL_WERROR=ON
+	cmake --build $(BUILD) -j $(JOBS)
+
+demo: build
+	@scripts/demo.sh $(BUILD)/cli/mithril
+
+unit-test: build
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+asan-test: deps
+	cmake -S . -B $(ASAN_BUILD) $(GENERATOR) -DCMAKE_BUILD_TYPE=Debug -DMITHRIL_WERROR=ON \
+	  -DMITHRIL_SANITIZE=address,undefined -DMITHRIL_BUILD_BENCH=OFF
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+	$(ASAN_BUILD)/tests/mithril_unit_tests --gtest_brief=1
+
+system-test: build
+	MITHRIL_BIN=$(CURDIR)/$(BUILD)/cli/mithril python3 -m pytest -q tests/system
+
+test: unit-test asan-test system-test
+
+bench: build
+	$(BUILD)/bench/mithril_bench
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

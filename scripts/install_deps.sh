@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs everything mithril-cache needs to build, test and benchmark, from
+# Debian's packages and PyPI. Idempotent: installs only what is missing.
+set -euo pipefail
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+debs=(g++ make pkg-config librust-blake3-dev libzstd-dev libsqlite3-dev libgtest-dev libgmock-dev
+      libcli11-dev nlohmann-json3-dev libtomlplusplus-dev b3sum zstd)
+command -v cmake >/dev/null 2>&1 || debs+=(cmake)
+command -v ninja >/dev/null 2>&1 || debs+=(ninja-build)
+
+missing=()
+for p in "${debs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "install_deps: apt-get install ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+PYTHON="${PYTHON:-python3}"
+if ! "$PYTHON" -c "import pytest" >/dev/null 2>&1; then
+  echo "install_deps: pip install pytest"
+  "$PYTHON" -m pip install -q pytest
+fi

@@ -1,0 +1,206 @@
+"""System tests: the real `mithril` binary on a real file system."""
+import json
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+
+def write(path, data):
+    path.write_bytes(data)
+    return path
+
+
+def b3sum(path):
+    return subprocess.run(["b3sum", "--no-names", str(path)], check=True, capture_output=True).stdout.decode().strip()
+
+
+def test_put_names_objects_like_b3sum(mithril, tmp_path):
+    f = write(tmp_path / "a.so", os.urandom(300_000))
+    out = mithril.run("put", f).stdout.decode()
+    assert out == f"{b3sum(f)}  {f}\n"
+    got = tmp_path / "back.so"
+    mithril.run("get", b3sum(f), "-o", got)
+    assert got.read_bytes() == f.read_bytes()
+    assert mithril.run("get", b3sum(f)).stdout == f.read_bytes()
+
+
+def test_stats_json_reports_sizes_and_counters(mithril, tmp_path):
+    f = write(tmp_path / "x", b"x" * 5000)
+    mithril.run("put", f)
+    mithril.run("get", b3sum(f))
+    mithril.run("get", "0" * 64, check=False)
+    s = mithril.stats()
+    assert s["schema_version"] == 1
+    assert s["stored_bytes"] == 5000
+    assert s["entries"] == 1
+    assert s["counters"]["hits"] == 1
+    assert s["counters"]["misses"] == 1
+    assert s["counters"]["puts"] == 1
+    table = mithril.run("stats").stdout.decode()
+    assert "Hits:" in table and "1 / 2 (50.00 %)" in table
+
+
+def test_concurrent_puts_from_eight_processes(mithril, tmp_path):
+    shared = [write(tmp_path / f"shared{i}", os.urandom(20_000)) for i in range(5)]
+    procs = []
+    for p in range(8):
+        own = [write(tmp_path / f"p{p}_{i}", os.urandom(10_000)) for i in range(20)]
+        files = [str(f) for f in own + shared]
+        procs.append(subprocess.Popen([mithril.binary, "--root", str(mithril.root), "put", *files],
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=mithril.env))
+    for p in procs:
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err.decode()
+    s = mithril.stats()
+    assert s["entries"] == 8 * 20 + 5
+    assert s["objects"] == 8 * 20 + 5
+    assert s["stored_bytes"] == 8 * 20 * 10_000 + 5 * 20_000
+    assert s["counters"]["errors"] == 0
+    report = json.loads(mithril.run("verify", "--json").stdout)
+    assert report["corrupt"] == 0 and report["missing"] == 0 and report["orphans"] == 0
+    assert not list((mithril.root / "objects" / "tmp").iterdir())
+
+
+def test_gc_reaches_the_exact_bound_and_keeps_the_newest(mithril, tmp_path):
+    digests = []
+    for i in range(30):
+        f = write(tmp_path / f"f{i}", os.urandom(10_000))
+        digests.append(b3sum(f))
+        mithril.run("put", f)
+        time.sleep(0.002)
+    mithril.run("gc", "--max-size", "100K")
+    s = mithril.stats()
+    assert s["stored_bytes"] <= 100 * 1024
+    assert s["entries"] == 10
+    listed = {e["key"] for e in json.loads(mithril.run("ls", "--json").stdout)}
+    assert listed == set(digests[-10:])
+
+
+def test_put_over_budget_evicts_automatically(mithril, tmp_path):
+    for i in range(20):
+        mithril.run("--max-size", "50K", "put", write(tmp_path / f"f{i}", os.urandom(10_000)))
+    s = mithril.run("--max-size", "50K", "stats", "--json")
+    assert json.loads(s.stdout)["stored_bytes"] <= 50 * 1024
+
+
+def test_corrupt_object_is_quarantined_and_never_served(mithril, tmp_path):
+    f = write(tmp_path / "kernel.so", os.urandom(50_000))
+    d = b3sum(f)
+    mithril.run("put", f)
+    obj = mithril.object_path(d)
+    data = bytearray(obj.read_bytes())
+    data[1234] ^= 0xFF
+    obj.write_bytes(bytes(data))
+    out = tmp_path / "out.so"
+    p = mithril.run("get", d, "-o", out, check=False)
+    assert p.returncode == 1
+    assert "not in the cache" in p.stderr.decode()
+    assert not out.exists()
+    s = mithril.stats()
+    assert s["counters"]["corruptions"] == 1
+    assert s["quarantined_files"] == 1
+    assert s["entries"] == 0
+
+
+def test_verify_quarantines_bit_rot(mithril, tmp_path):
+    good = write(tmp_path / "good", os.urandom(1000))
+    bad = write(tmp_path / "bad", os.urandom(1000))
+    mithril.run("put", good, bad)
+    obj = mithril.object_path(b3sum(bad))
+    obj.write_bytes(b"\0" * 1000)
+    p = mithril.run("verify", check=False)
+    assert p.returncode == 1
+    assert "Corrupt (quarantined): 1" in p.stdout.decode()
+    assert "1 corrupt" in p.stderr.decode()
+    assert mithril.run("verify").returncode == 0
+    assert mithril.run("get", b3sum(good)).stdout == good.read_bytes()
+
+
+def test_deleted_index_is_rebuilt_from_objects(mithril, tmp_path):
+    files = [write(tmp_path / f"f{i}", os.urandom(3000)) for i in range(12)]
+    mithril.run("put", *files)
+    for name in ("index.db", "index.db-wal", "index.db-shm"):
+        (mithril.root / name).unlink(missing_ok=True)
+    s = mithril.stats()
+    assert s["entries"] == 12
+    assert s["stored_bytes"] == 12 * 3000
+    for f in files:
+        assert mithril.run("get", b3sum(f)).stdout == f.read_bytes()
+
+
+def test_killed_writer_leaves_no_visible_object(mithril, tmp_path):
+    big = tmp_path / "big"
+    with open(big, "wb") as fh:
+        for _ in range(64):
+            fh.write(os.urandom(1 << 20))
+    mithril.run("stats")  # create the root
+    p = subprocess.Popen([mithril.binary, "--root", str(mithril.root), "put", str(big)], env=mithril.env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.05)
+    p.send_signal(signal.SIGKILL)
+    p.wait(timeout=30)
+    report = json.loads(mithril.run("verify", "--json").stdout)
+    assert report["corrupt"] == 0 and report["missing"] == 0
+    s = mithril.stats()
+    assert s["entries"] in (0, 1)
+    if s["entries"] == 1:  # the put finished before the kill
+        assert mithril.run("get", b3sum(big)).stdout == big.read_bytes()
+
+
+def test_stale_temp_files_are_collected(mithril, tmp_path):
+    mithril.run("stats")
+    debris = mithril.root / "objects" / "tmp" / "put.999.1.1"
+    debris.write_bytes(b"half an object")
+    old = time.time() - 7200
+    os.utime(debris, (old, old))
+    fresh = mithril.root / "objects" / "tmp" / "put.999.1.2"
+    fresh.write_bytes(b"a live writer")
+    report = json.loads(mithril.run("gc", "--json").stdout)
+    assert report["temp_files_removed"] == 1
+    assert not debris.exists() and fresh.exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--max-size", "12Q", "stats"], "invalid size '12Q'"),
+    (["gc", "--max-size", "lots"], "invalid size 'lots'"),
+    (["get", "not-a-digest"], "is not a digest"),
+    (["--set", "compression_level=99", "stats"], "compression_level"),
+    (["--set", "nonsense=1", "stats"], "unknown config key 'nonsense'"),
+    (["frobnicate"], "frobnicate"),
+    (["put", "/definitely/not/here"], "/definitely/not/here"),
+])
+def test_bad_input_gives_one_clear_line(mithril, args, message):
+    p = mithril.run(*args, check=False)
+    assert p.returncode in (1, 2)
+    err = p.stderr.decode()
+    assert message in err, err
+    assert "Traceback" not in err and "terminate called" not in err
+
+
+def test_config_precedence_file_env_flag(mithril):
+    mithril.root.mkdir(parents=True)
+    (mithril.root / "mithril.toml").write_text('max_size = "1G"\ncompression = true\n')
+    mithril.env["MITHRIL_COMPRESSION"] = "false"
+    out = mithril.run("--max-size", "2G", "config").stdout.decode()
+    assert "max_size           = 2147483648" in out and "(override;" in out
+    assert "compression        = false" in out and "(environment;" in out
+    out = mithril.run("config").stdout.decode()
+    assert "max_size           = 1073741824" in out and "(file;" in out
+
+
+def test_compressed_root_round_trips(mithril, tmp_path):
+    f = write(tmp_path / "code.py", b"def f(x):\n    return x + 1\n" * 4000)
+    mithril.run("--set", "compression=true", "put", f)
+    s = mithril.stats()
+    assert s["stored_bytes"] < s["logical_bytes"] / 10
+    assert mithril.run("get", b3sum(f)).stdout == f.read_bytes()
+
+
+def test_version_and_key_dump(mithril):
+    assert mithril.run("--version", root=False).stdout.decode().startswith("mithril ")
+    out = mithril.run("key", "--graph", "g", "--input", "8x?:float32", "--device", "cpu-AVX2", "--dump",
+                      root=False).stdout.decode()
+    assert "input[0].shape [8, ?]" in out and "device cpu-AVX2" in out
