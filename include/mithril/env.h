@@ -45,6 +45,8 @@ class Env {
   virtual Result<std::size_t> read(int fd, void* data, std::size_t size) = 0;
   virtual Result<void> fsync(int fd) = 0;
   virtual Result<void> close(int fd) = 0;
+  // fstat(2) of an open file.
+  virtual Result<FileStat> fstat(int fd) = 0;
   // rename(2): atomically replaces `to`.
   virtual Result<void> rename(const std::string& from, const std::string& to) = 0;
   // unlink(2). A missing file is not an error: returns false.

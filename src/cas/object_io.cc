@@ -62,9 +62,23 @@ Result<Digest> ObjectWriter::finish() {
   return m_hasher.finalize();
 }
 
+namespace {
+// One read buffer per thread: allocating (and zeroing) 1 MiB per object
+// would cost more than reading a small object.
+char* thread_buffer() {
+  thread_local std::unique_ptr<char[]> buf(new char[kChunk]);
+  return buf.get();
+}
+}  // namespace
+
+char* io_buffer(std::size_t* size) {
+  *size = kChunk;
+  return thread_buffer();
+}
+
 Result<Digest> read_object(Env& env, int fd, bool compressed, const Sink& sink) {
   Hasher hasher;
-  std::string buf(kChunk, '\0');
+  std::string_view buf(thread_buffer(), kChunk);
   std::unique_ptr<ZSTD_DCtx, decltype(&ZSTD_freeDCtx)> dctx(nullptr, &ZSTD_freeDCtx);
   std::string out;
   std::size_t frame_state = 0;  // 0 = frame complete (or none started)
@@ -74,7 +88,7 @@ Result<Digest> read_object(Env& env, int fd, bool compressed, const Sink& sink) 
     out.resize(ZSTD_DStreamOutSize());
   }
   for (;;) {
-    MITHRIL_ASSIGN(const std::size_t n, env.read(fd, buf.data(), buf.size()));
+    MITHRIL_ASSIGN(const std::size_t n, env.read(fd, const_cast<char*>(buf.data()), buf.size()));
     if (n == 0) break;
     any_input = true;
     if (!compressed) {

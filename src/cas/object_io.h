@@ -43,6 +43,10 @@ class ObjectWriter {
   std::uint64_t m_out = 0;
 };
 
+// A per-thread 1 MiB scratch buffer for streaming I/O (valid until the
+// thread exits; do not hold it across calls that may also use it).
+char* io_buffer(std::size_t* size);
+
 // Reads `fd` to its end, decompressing when `compressed`, passing the
 // uncompressed bytes to `sink` in chunks. Returns their digest.
 // Malformed zstd data is ErrorCode::kCorruption.

@@ -21,6 +21,14 @@ auto retry_eintr(F f) {
   }
 }
 
+FileStat to_file_stat(const struct stat& st) {
+  FileStat fs;
+  fs.size = static_cast<std::uint64_t>(st.st_size);
+  fs.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+  fs.mode = st.st_mode;
+  return fs;
+}
+
 class PosixEnv final : public Env {
  public:
   Result<int> open(const std::string& path, int flags, unsigned mode) override {
@@ -48,6 +56,11 @@ class PosixEnv final : public Env {
     // close() must not be retried on EINTR on Linux: the fd is gone.
     if (::close(fd) != 0 && errno != EINTR) return std::unexpected(error_from_errno(errno, "close"));
     return {};
+  }
+  Result<FileStat> fstat(int fd) override {
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) return std::unexpected(error_from_errno(errno, "fstat"));
+    return to_file_stat(st);
   }
   Result<void> rename(const std::string& from, const std::string& to) override {
     if (::rename(from.c_str(), to.c_str()) != 0) {
@@ -80,11 +93,7 @@ class PosixEnv final : public Env {
       if (errno == ENOENT || errno == ENOTDIR) return std::optional<FileStat>{};
       return std::unexpected(error_from_errno(errno, "stat " + path));
     }
-    FileStat fs;
-    fs.size = static_cast<std::uint64_t>(st.st_size);
-    fs.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
-    fs.mode = st.st_mode;
-    return std::optional<FileStat>{fs};
+    return std::optional<FileStat>{to_file_stat(st)};
   }
   Result<std::vector<DirEntry>> list_dir(const std::string& path) override {
     std::vector<DirEntry> out;

@@ -12,6 +12,7 @@ namespace mithril::detail {
 
 class ByteWriter {
  public:
+  ByteWriter() { m_out.reserve(256); }
   void u8(std::uint8_t v) { m_out.push_back(static_cast<char>(v)); }
   void u32(std::uint32_t v) {
     for (int i = 0; i < 4; ++i) u8(static_cast<std::uint8_t>(v >> (8 * i)));

@@ -56,6 +56,10 @@ class FaultEnv final : public Env {
     if (!injected) return injected;
     return r;
   }
+  Result<FileStat> fstat(int fd) override {
+    MITHRIL_TRY(check(Op::kStat, "fstat"));
+    return m_real.fstat(fd);
+  }
   Result<void> rename(const std::string& a, const std::string& b) override {
     MITHRIL_TRY(check(Op::kRename, a));
     return m_real.rename(a, b);
