@@ -178,8 +178,8 @@ Result<std::optional<ObjectInfo>> Index::find_object(const Digest& digest) {
 Result<void> Index::upsert_object(const ObjectInfo& info) {
   MITHRIL_ASSIGN(const auto existing, find_object(info.digest));
   if (existing) return {};
-  MITHRIL_STMT(s, 
-                             "INSERT INTO objects(digest, size, stored_size, compressed, refs) "
+  MITHRIL_STMT(s,
+               "INSERT INTO objects(digest, size, stored_size, compressed, refs) "
                              "VALUES (?, ?, ?, ?, 0)");
   s.bind(1, info.digest)
       .bind(2, static_cast<std::int64_t>(info.size))
@@ -218,8 +218,8 @@ Result<void> Index::insert_entry(const EntryRecord& entry, const std::vector<Dig
   }
   MITHRIL_TRY(remove_entry(entry.key, dead));
   {
-    MITHRIL_STMT(s, 
-                               "INSERT INTO entries(key, kind, root, namespace, device, size, created, "
+    MITHRIL_STMT(s,
+               "INSERT INTO entries(key, kind, root, namespace, device, size, created, "
                                "last_access, hits) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
     s.bind(1, entry.key)
         .bind(2, static_cast<std::int64_t>(entry.kind))
@@ -261,8 +261,8 @@ Result<bool> Index::remove_entry(const Digest& key, std::vector<Digest>* dead) {
     }
   }
   for (const auto& d : objects) {
-    MITHRIL_STMT(s, 
-                               "UPDATE objects SET refs = refs - 1 WHERE digest = ? "
+    MITHRIL_STMT(s,
+               "UPDATE objects SET refs = refs - 1 WHERE digest = ? "
                                "RETURNING refs, size, stored_size");
     s.bind(1, d);
     MITHRIL_ASSIGN(const bool row, s.step());
@@ -296,11 +296,8 @@ Result<std::optional<EntryRecord>> Index::oldest_entry() {
   return std::optional<EntryRecord>(read_entry(s));
 }
 
-Result<std::vector<Digest>> Index::entry_objects(const Digest& key) {
-  MITHRIL_STMT(s, 
-                             "SELECT eo.digest FROM entry_objects eo JOIN entries e ON e.id = eo.entry_id "
-                             "WHERE e.key = ?");
-  s.bind(1, key);
+// The first column of every row, as digests.
+static Result<std::vector<Digest>> collect_digests(Stmt& s) {
   std::vector<Digest> out;
   for (;;) {
     MITHRIL_ASSIGN(const bool row, s.step());
@@ -310,18 +307,18 @@ Result<std::vector<Digest>> Index::entry_objects(const Digest& key) {
   return out;
 }
 
+Result<std::vector<Digest>> Index::entry_objects(const Digest& key) {
+  MITHRIL_STMT(s, "SELECT eo.digest FROM entry_objects eo JOIN entries e ON e.id = eo.entry_id "
+                  "WHERE e.key = ?");
+  s.bind(1, key);
+  return collect_digests(s);
+}
+
 Result<std::vector<Digest>> Index::entries_using(const Digest& digest) {
-  MITHRIL_STMT(s, 
-                             "SELECT e.key FROM entry_objects eo JOIN entries e ON e.id = eo.entry_id "
-                             "WHERE eo.digest = ?");
+  MITHRIL_STMT(s, "SELECT e.key FROM entry_objects eo JOIN entries e ON e.id = eo.entry_id "
+                  "WHERE eo.digest = ?");
   s.bind(1, digest);
-  std::vector<Digest> out;
-  for (;;) {
-    MITHRIL_ASSIGN(const bool row, s.step());
-    if (!row) break;
-    out.push_back(s.digest(0));
-  }
-  return out;
+  return collect_digests(s);
 }
 
 Result<void> Index::for_each_entry(const std::function<bool(const EntryRecord&)>& fn) {
@@ -351,8 +348,8 @@ Result<void> Index::for_each_object(
 }
 
 Result<void> Index::touch(const Digest& key, std::int64_t t, std::int64_t hits) {
-  MITHRIL_STMT(s, 
-                             "UPDATE entries SET last_access = max(last_access, ?), hits = hits + ? "
+  MITHRIL_STMT(s,
+               "UPDATE entries SET last_access = max(last_access, ?), hits = hits + ? "
                              "WHERE key = ?");
   s.bind(1, t).bind(2, hits).bind(3, key);
   return s.run();
@@ -378,8 +375,8 @@ Result<std::uint64_t> Index::object_count() {
 Result<void> Index::add_counters(const std::array<std::int64_t, kCounterCount>& delta) {
   for (int i = 0; i < kCounterCount; ++i) {
     if (delta[i] == 0) continue;
-    MITHRIL_STMT(s, 
-                               "INSERT INTO counters(id, value) VALUES (?, ?) "
+    MITHRIL_STMT(s,
+               "INSERT INTO counters(id, value) VALUES (?, ?) "
                                "ON CONFLICT(id) DO UPDATE SET value = value + excluded.value");
     s.bind(1, i).bind(2, delta[i]);
     MITHRIL_TRY(s.run());
