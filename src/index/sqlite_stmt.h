@@ -24,6 +24,7 @@ inline Error sqlite_error(sqlite3* db, int rc, std::string_view what) {
 }
 
 // A borrowed, reset-on-destruction use of a cached prepared statement.
+// Bound values are copied (SQLITE_TRANSIENT): callers may pass temporaries.
 class Stmt {
  public:
   Stmt(sqlite3* db, sqlite3_stmt* s) : m_db(db), m_s(s) {}
@@ -39,11 +40,11 @@ class Stmt {
     return *this;
   }
   Stmt& bind(int i, const Digest& d) {
-    sqlite3_bind_blob(m_s, i, d.bytes().data(), Digest::kSize, SQLITE_STATIC);
+    sqlite3_bind_blob(m_s, i, d.bytes().data(), Digest::kSize, SQLITE_TRANSIENT);
     return *this;
   }
   Stmt& bind(int i, const std::string& s) {
-    sqlite3_bind_text(m_s, i, s.data(), static_cast<int>(s.size()), SQLITE_STATIC);
+    sqlite3_bind_text(m_s, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
     return *this;
   }
   // Returns true when a row is available, false when done.
