@@ -38,8 +38,7 @@ INSERT OR IGNORE INTO meta(k, v) VALUES ('stored_bytes', 0), ('logical_bytes', 0
   ('entries', 0), ('objects', 0), ('initialized', 0);
 )sql";
 
-constexpr const char* kEntryColumns =
-    "key, kind, root, namespace, device, size, created, last_access, hits";
+#define MITHRIL_ENTRY_COLUMNS "key, kind, root, namespace, device, size, created, last_access, hits"
 
 EntryRecord read_entry(const Stmt& s) {
   EntryRecord e;
@@ -57,18 +56,20 @@ EntryRecord read_entry(const Stmt& s) {
 
 }  // namespace
 
-// Prepared statements, compiled once per connection and keyed by SQL text.
+// Prepared statements, compiled once per connection, keyed by the address
+// of their SQL literal (no string is built or hashed per query).
 class Index::Statements {
  public:
   explicit Statements(sqlite3* db) : m_db(db) {}
   ~Statements() {
     for (auto& [sql, s] : m_cache) sqlite3_finalize(s);
   }
-  Result<sqlite3_stmt*> get(const std::string& sql) {
+  // REQUIRES: `sql` is a string literal (statements are cached by its address).
+  Result<sqlite3_stmt*> get(const char* sql) {
     auto it = m_cache.find(sql);
     if (it == m_cache.end()) {
       sqlite3_stmt* s = nullptr;
-      const int rc = sqlite3_prepare_v3(m_db, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr);
+      const int rc = sqlite3_prepare_v3(m_db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr);
       if (rc != SQLITE_OK) return std::unexpected(sqlite_error(m_db, rc, "prepare"));
       it = m_cache.emplace(sql, s).first;
     }
@@ -77,7 +78,7 @@ class Index::Statements {
 
  private:
   sqlite3* m_db;
-  std::unordered_map<std::string, sqlite3_stmt*> m_cache;
+  std::unordered_map<const char*, sqlite3_stmt*> m_cache;
 };
 
 Index::Index(sqlite3* db) : m_db(db), m_stmts(std::make_unique<Statements>(db)) {}
@@ -192,7 +193,7 @@ Result<void> Index::upsert_object(const ObjectInfo& info) {
 }
 
 Result<std::optional<EntryRecord>> Index::find_entry(const Digest& key) {
-  MITHRIL_STMT(s, std::string("SELECT ") + kEntryColumns + " FROM entries WHERE key = ?");
+  MITHRIL_STMT(s, "SELECT " MITHRIL_ENTRY_COLUMNS " FROM entries WHERE key = ?");
   s.bind(1, key);
   MITHRIL_ASSIGN(const bool row, s.step());
   if (!row) return std::optional<EntryRecord>{};
@@ -289,8 +290,7 @@ Result<bool> Index::remove_entry(const Digest& key, std::vector<Digest>* dead) {
 }
 
 Result<std::optional<EntryRecord>> Index::oldest_entry() {
-  MITHRIL_STMT(s, std::string("SELECT ") + kEntryColumns +
-                                      " FROM entries ORDER BY last_access, id LIMIT 1");
+  MITHRIL_STMT(s, "SELECT " MITHRIL_ENTRY_COLUMNS " FROM entries ORDER BY last_access, id LIMIT 1");
   MITHRIL_ASSIGN(const bool row, s.step());
   if (!row) return std::optional<EntryRecord>{};
   return std::optional<EntryRecord>(read_entry(s));
@@ -322,8 +322,7 @@ Result<std::vector<Digest>> Index::entries_using(const Digest& digest) {
 }
 
 Result<void> Index::for_each_entry(const std::function<bool(const EntryRecord&)>& fn) {
-  MITHRIL_STMT(s, std::string("SELECT ") + kEntryColumns +
-                                      " FROM entries ORDER BY last_access DESC, id DESC");
+  MITHRIL_STMT(s, "SELECT " MITHRIL_ENTRY_COLUMNS " FROM entries ORDER BY last_access DESC, id DESC");
   for (;;) {
     MITHRIL_ASSIGN(const bool row, s.step());
     if (!row || !fn(read_entry(s))) break;
