@@ -12,6 +12,8 @@
 #include <mithril/version.h>
 
 #include "output.h"
+#include "run_command.h"
+#include <mithril/hooks.h>
 
 namespace mithril::cli {
 namespace {
@@ -129,7 +131,9 @@ int cmd_gc(const GlobalOptions& g, const std::string& max_size, bool json) {
     if (!parsed) throw CommandError{parsed.error().message, kExitUsage};
     budget = *parsed;
   }
-  const GcReport r = check(open_cache(g)->gc(budget));
+  auto cache = open_cache(g);
+  check(cache->sync_frameworks(detect_partition(), {}));  // learn what frameworks wrote since
+  const GcReport r = check(cache->gc(budget));
   if (json) print_json(gc_json(r));
   else print(gc_text(r));
   return 0;
@@ -230,6 +234,16 @@ int run_cli(int argc, char** argv) {
   verify->add_flag("--json", json, "print JSON");
   auto* clear = app.add_subcommand("clear", "delete every entry (counters are kept)");
   auto* config = app.add_subcommand("config", "show the effective configuration and where each value came from");
+  std::vector<std::string> command;
+  bool quiet = false;
+  std::string python = "python3";
+  auto* run = app.add_subcommand("run", "run a command with torch/Triton caches in the root: checked before, bounded after");
+  run->add_option("command", command, "the command and its arguments (after --)")->required();
+  run->add_flag("-q,--quiet", quiet, "no summary line");
+  run->prefix_command();
+  auto* env = app.add_subcommand("env", "print shell exports that point torch/Triton caches into the root");
+  auto* demo = app.add_subcommand("demo", "torch.compile a small model cold, then warm, and print the speed-up");
+  demo->add_option("--python", python, "Python interpreter with torch installed (default python3)");
   auto* key = app.add_subcommand("key", "compute a CacheKey digest, or --dump the exact bytes hashed");
   key->add_option("--graph", graph, "graph hash")->required();
   key->add_option("--input", inputs, "input spec SHAPE:DTYPE, e.g. 8x?x128:float32 (? = dynamic)");
@@ -261,6 +275,21 @@ int run_cli(int argc, char** argv) {
     }
     if (*config) return cmd_config(g);
     if (*key) return cmd_key(graph, inputs, device, salt, dump);
+    if (*run) {
+      if (!command.empty() && command.front() == "--") command.erase(command.begin());
+      if (command.empty()) throw CommandError{"run needs a command: mithril run -- CMD ARGS...", kExitUsage};
+      return run_with_hooks(load(g), command, quiet);
+    }
+    if (*env) return print_env(load(g));
+    if (*demo) {
+      GlobalOptions demo_g = g;
+      if (demo_g.root.empty()) {
+        char tmpl[] = "/tmp/mithril-demo-XXXXXX";
+        if (::mkdtemp(tmpl) == nullptr) throw CommandError{"cannot create a temporary root"};
+        demo_g.root = std::string(tmpl) + "/root";
+      }
+      return run_demo(load(demo_g), python);
+    }
     throw CommandError{"no command given; run `mithril --help` for the list", kExitUsage};
   } catch (const CommandError& e) {
     std::fflush(stdout);

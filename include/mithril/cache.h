@@ -59,6 +59,19 @@ struct VerifyReport {
   bool index_rebuilt = false;         // with repair, when SQLite reported damage
 };
 
+// What a framework check or sync did (see Cache::check_frameworks).
+struct FrameworkReport {
+  std::uint64_t entries = 0;              // tracked framework entries afterwards
+  std::uint64_t new_entries = 0;
+  std::uint64_t updated_entries = 0;
+  std::uint64_t removed_entries = 0;      // vanished from disk
+  std::uint64_t accessed_entries = 0;     // opened during the run
+  std::uint64_t files_hashed = 0;
+  std::uint64_t quarantined_entries = 0;  // altered, truncated or incomplete
+  std::uint64_t quarantined_files = 0;
+  std::uint64_t skipped_busy = 0;         // a framework process held the entry's lock
+};
+
 class Cache {
  public:
   // Opens (creating if needed) the root `config.root`. Rebuilds the index by
@@ -97,6 +110,19 @@ class Cache {
   Result<VerifyReport> verify(bool repair);
   // Deletes every entry and object; counters are kept.
   Result<void> clear();
+
+  // ---- framework caches (see <mithril/hooks.h>) ----
+  // Before a framework runs: every recorded file of `partition` must still
+  // have its size and mtime, else its content hash; entries that fail are
+  // moved to quarantine whole, so the framework sees a clean miss. Unrecorded
+  // shared objects that are not complete ELF files (a linker killed
+  // mid-write) are quarantined too, unless the framework holds their lock.
+  Result<FrameworkReport> check_frameworks(const DeviceClass& partition);
+  // After a framework ran: records new and changed entries (hashing their
+  // files), forgets vanished ones, and marks entries containing any of
+  // `opened` (absolute paths the run opened) as used now. Then enforces the
+  // size budget over objects and framework entries together.
+  Result<FrameworkReport> sync_frameworks(const DeviceClass& partition, const std::vector<std::string>& opened);
 
   Result<Stats> stats();
   // Entries, most recently used first, at most `limit`.

@@ -59,6 +59,10 @@ class Env {
   virtual Result<std::optional<FileStat>> stat(const std::string& path) = 0;
   // The names in a directory (unsorted). A missing directory returns {}.
   virtual Result<std::vector<DirEntry>> list_dir(const std::string& path) = 0;
+  // Takes an exclusive flock(2) on `path` (created 0600 if missing) without
+  // waiting. Returns the descriptor holding the lock (close() releases it),
+  // or -1 when another process holds it. Same lock PyTorch's filelock takes.
+  virtual Result<int> try_lock_file(const std::string& path) = 0;
   // Nanoseconds since the Unix epoch (wall clock, for access times).
   virtual std::int64_t now_ns() = 0;
 

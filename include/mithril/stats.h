@@ -34,7 +34,9 @@ struct Stats {
   std::uint64_t objects = 0;
   std::uint64_t stored_bytes = 0;   // bytes of all objects on disk (what the budget bounds)
   std::uint64_t logical_bytes = 0;  // uncompressed bytes of all objects
-  std::uint64_t max_size = 0;       // the budget
+  std::uint64_t framework_entries = 0;
+  std::uint64_t framework_bytes = 0;  // bytes of tracked framework files
+  std::uint64_t max_size = 0;       // the budget (bounds stored_bytes + framework_bytes)
   std::uint64_t index_bytes = 0;    // size of the index database files
   std::uint64_t quarantined = 0;    // files in quarantine/
   std::string root;

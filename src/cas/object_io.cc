@@ -157,3 +157,14 @@ Result<std::optional<std::uint64_t>> zstd_content_size(Env& env, const std::stri
 }
 
 }  // namespace mithril::detail
+
+namespace mithril::detail {
+
+Result<Digest> hash_file(Env& env, const std::string& path) {
+  MITHRIL_ASSIGN(const int fd, env.open(path, O_RDONLY, 0));
+  auto d = read_object(env, fd, false, [](std::string_view) -> Result<void> { return {}; });
+  (void)env.close(fd);
+  return d;
+}
+
+}  // namespace mithril::detail

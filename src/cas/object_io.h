@@ -59,6 +59,8 @@ namespace mithril::detail {
 // The first `n` bytes of the file at `path` (fewer if it is shorter);
 // nullopt when it does not exist.
 Result<std::optional<std::string>> read_prefix(Env& env, const std::string& path, std::size_t n);
+// BLAKE3 of the whole file at `path`.
+Result<Digest> hash_file(Env& env, const std::string& path);
 // Uncompressed size recorded in the zstd frame header of the file at `path`,
 // or nullopt when the header does not record it.
 Result<std::optional<std::uint64_t>> zstd_content_size(Env& env, const std::string& path);

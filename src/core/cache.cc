@@ -104,47 +104,77 @@ Result<void> Cache::Impl::flush_locked() {
 
 Result<void> Cache::Impl::maybe_gc_locked() {
   MITHRIL_ASSIGN(const std::uint64_t stored, index->stored_bytes());
-  if (stored <= config.max_size) return {};
+  MITHRIL_ASSIGN(const std::uint64_t fw, index->fw_bytes());
+  if (stored + fw <= config.max_size) return {};
   MITHRIL_ASSIGN(const auto report, gc_locked(config.max_size));
   (void)report;
   return {};
 }
 
+// Evicts the least recently used entry, of either kind (objects or
+// framework files). Returns false when there is nothing left to evict.
+Result<bool> Cache::Impl::evict_one_txn(std::vector<Digest>* dead, int* busy_skips) {
+  MITHRIL_ASSIGN(const auto cas, index->oldest_entry());
+  MITHRIL_ASSIGN(const auto fw, index->fw_oldest());
+  const bool fw_allowed = *busy_skips < 64;  // every fw entry may be busy
+  if (fw && fw_allowed && (!cas || fw->last_access_ns < cas->last_access_ns)) {
+    MITHRIL_ASSIGN(const std::uint64_t freed, evict_oldest_fw_txn(*this, *fw));
+    if (freed == 0 && fw->size > 0) ++*busy_skips;
+    return true;
+  }
+  if (!cas) return false;
+  MITHRIL_TRY(index->remove_entry(cas->key, dead));
+  pending_touches.erase(cas->key);
+  return true;
+}
+
 Result<GcReport> Cache::Impl::gc_locked(std::uint64_t budget) {
   MITHRIL_TRY(flush_locked());  // so this process's recent hits count as recent
   GcReport report;
-  MITHRIL_ASSIGN(report.stored_before, index->stored_bytes());
+  MITHRIL_ASSIGN(const std::uint64_t stored0, index->stored_bytes());
+  MITHRIL_ASSIGN(const std::uint64_t fw0, index->fw_bytes());
+  report.stored_before = stored0 + fw0;
   MITHRIL_ASSIGN(report.temp_files_removed,
                  store->remove_stale_temp_files(config.temp_max_age_s * 1'000'000'000LL));
   constexpr int kBatch = 256;  // entries per transaction: bounds lock hold time
+  int busy_skips = 0;
   for (;;) {
     bool more = false;
     MITHRIL_TRY(in_write_txn([&]() -> Result<void> {
-      MITHRIL_ASSIGN(const std::uint64_t start, index->stored_bytes());
-      std::uint64_t stored = start;
+      const auto total = [&]() -> Result<std::uint64_t> {
+        MITHRIL_ASSIGN(const std::uint64_t s, index->stored_bytes());
+        MITHRIL_ASSIGN(const std::uint64_t f, index->fw_bytes());
+        return s + f;
+      };
+      MITHRIL_ASSIGN(const std::uint64_t start, total());
+      std::uint64_t now_total = start;
       std::int64_t evicted = 0;
       std::vector<Digest> dead;
-      while (stored > budget && evicted < kBatch) {
-        MITHRIL_ASSIGN(const auto oldest, index->oldest_entry());
-        if (!oldest) break;
-        MITHRIL_TRY(index->remove_entry(oldest->key, &dead));
-        pending_touches.erase(oldest->key);
+      bool exhausted = false;
+      while (now_total > budget && evicted < kBatch) {
+        MITHRIL_ASSIGN(const bool any, evict_one_txn(&dead, &busy_skips));
+        if (!any) {
+          exhausted = true;
+          break;
+        }
         ++evicted;
-        MITHRIL_ASSIGN(stored, index->stored_bytes());
+        MITHRIL_ASSIGN(now_total, total());
       }
       remove_objects_txn(dead);
       std::array<std::int64_t, kCounterCount> delta{};
       delta[static_cast<int>(Counter::kEvictions)] = evicted;
-      delta[static_cast<int>(Counter::kEvictedBytes)] = static_cast<std::int64_t>(start - stored);
+      delta[static_cast<int>(Counter::kEvictedBytes)] = static_cast<std::int64_t>(start - now_total);
       MITHRIL_TRY(index->add_counters(delta));
       report.evicted_entries += static_cast<std::uint64_t>(evicted);
-      report.evicted_bytes += start - stored;
-      more = evicted == kBatch && stored > budget;
+      report.evicted_bytes += start - now_total;
+      more = !exhausted && evicted == kBatch && now_total > budget;
       return {};
     }));
     if (!more) break;
   }
-  MITHRIL_ASSIGN(report.stored_after, index->stored_bytes());
+  MITHRIL_ASSIGN(const std::uint64_t stored1, index->stored_bytes());
+  MITHRIL_ASSIGN(const std::uint64_t fw1, index->fw_bytes());
+  report.stored_after = stored1 + fw1;
   return report;
 }
 
@@ -405,6 +435,9 @@ Result<Stats> Cache::stats() {
   MITHRIL_ASSIGN(s.objects, m_impl->index->object_count());
   MITHRIL_ASSIGN(s.stored_bytes, m_impl->index->stored_bytes());
   MITHRIL_ASSIGN(s.logical_bytes, m_impl->index->logical_bytes());
+  MITHRIL_ASSIGN(s.framework_bytes, m_impl->index->fw_bytes());
+  MITHRIL_ASSIGN(const auto fw_entries, m_impl->index->fw_entries());
+  s.framework_entries = fw_entries.size();
   for (const char* ext : {"", "-wal"}) {
     MITHRIL_ASSIGN(const auto st, m_impl->env.stat(m_impl->config.root + "/index.db" + ext));
     if (st) s.index_bytes += st->size;

@@ -49,6 +49,7 @@ class Cache::Impl {
   // entry that holds it.
   Result<void> drop_object_locked(const Digest& digest, bool corrupt);
   Result<GcReport> gc_locked(std::uint64_t budget);
+  Result<bool> evict_one_txn(std::vector<Digest>* dead, int* busy_skips);
   Result<void> maybe_gc_locked();
 
   // Reads an object for a lookup: nullopt when it vanished or was corrupt
@@ -69,5 +70,10 @@ class Cache::Impl {
   std::array<std::int64_t, kCounterCount> pending_counters{};
   std::int64_t last_flush_ns = 0;
 };
+
+// Deletes the files of framework entry `oldest` (cache_frameworks.cc).
+// REQUIRES an open write transaction. Returns the bytes freed; 0 when a
+// framework process holds the entry's lock (the entry is then marked used).
+Result<std::uint64_t> evict_oldest_fw_txn(Cache::Impl& impl, const FwEntryRecord& oldest);
 
 }  // namespace mithril

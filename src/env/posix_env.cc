@@ -2,6 +2,7 @@
 // turn errno into Error values.
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -114,6 +115,16 @@ class PosixEnv final : public Env {
     }
     ::closedir(dir);
     return out;
+  }
+  Result<int> try_lock_file(const std::string& path) override {
+    MITHRIL_ASSIGN(const int fd, open(path, O_RDWR | O_CREAT, 0600));
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      const int err = errno;
+      ::close(fd);
+      if (err == EWOULDBLOCK) return -1;
+      return std::unexpected(error_from_errno(err, "flock " + path));
+    }
+    return fd;
   }
   std::int64_t now_ns() override {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(

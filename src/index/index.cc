@@ -34,8 +34,16 @@ CREATE TABLE IF NOT EXISTS entry_objects(
   entry_id INTEGER NOT NULL, digest BLOB NOT NULL, PRIMARY KEY(entry_id, digest)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS entry_objects_by_digest ON entry_objects(digest);
 CREATE TABLE IF NOT EXISTS counters(id INTEGER PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS fw_entries(
+  id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, size INTEGER NOT NULL,
+  created INTEGER NOT NULL, last_access INTEGER NOT NULL, hits INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS fw_lru ON fw_entries(last_access, id);
+CREATE TABLE IF NOT EXISTS fw_files(
+  path TEXT PRIMARY KEY, entry_id INTEGER NOT NULL, size INTEGER NOT NULL, mtime INTEGER NOT NULL,
+  digest BLOB NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS fw_files_by_entry ON fw_files(entry_id);
 INSERT OR IGNORE INTO meta(k, v) VALUES ('stored_bytes', 0), ('logical_bytes', 0),
-  ('entries', 0), ('objects', 0), ('initialized', 0);
+  ('entries', 0), ('objects', 0), ('initialized', 0), ('fw_bytes', 0);
 )sql";
 
 #define MITHRIL_ENTRY_COLUMNS "key, kind, root, namespace, device, size, created, last_access, hits"
@@ -403,6 +411,118 @@ Result<bool> Index::integrity_ok() {
     return std::unexpected(row.error());
   }
   return *row && s.text(0) == "ok";
+}
+
+}  // namespace mithril
+
+namespace mithril {
+
+// ---- framework entries ------------------------------------------------------
+
+Result<std::vector<FwFile>> Index::fw_files() {
+  MITHRIL_STMT(s, "SELECT f.path, f.size, f.mtime, f.digest, e.name FROM fw_files f "
+                  "JOIN fw_entries e ON e.id = f.entry_id");
+  std::vector<FwFile> out;
+  for (;;) {
+    MITHRIL_ASSIGN(const bool row, s.step());
+    if (!row) break;
+    out.push_back(FwFile{s.text(0), static_cast<std::uint64_t>(s.i64(1)), s.i64(2), s.digest(3), s.text(4)});
+  }
+  return out;
+}
+
+Result<std::vector<FwFile>> Index::fw_remove_entry(const std::string& name) {
+  std::vector<FwFile> files;
+  std::int64_t id = 0;
+  std::int64_t size = 0;
+  {
+    MITHRIL_STMT(s, "SELECT id, size FROM fw_entries WHERE name = ?");
+    s.bind(1, name);
+    MITHRIL_ASSIGN(const bool row, s.step());
+    if (!row) return files;
+    id = s.i64(0);
+    size = s.i64(1);
+  }
+  {
+    MITHRIL_STMT(s, "SELECT path, size, mtime, digest FROM fw_files WHERE entry_id = ?");
+    s.bind(1, id);
+    for (;;) {
+      MITHRIL_ASSIGN(const bool row, s.step());
+      if (!row) break;
+      files.push_back(FwFile{s.text(0), static_cast<std::uint64_t>(s.i64(1)), s.i64(2), s.digest(3), name});
+    }
+  }
+  MITHRIL_STMT(del_files, "DELETE FROM fw_files WHERE entry_id = ?");
+  del_files.bind(1, id);
+  MITHRIL_TRY(del_files.run());
+  MITHRIL_STMT(del, "DELETE FROM fw_entries WHERE id = ?");
+  del.bind(1, id);
+  MITHRIL_TRY(del.run());
+  MITHRIL_TRY(add_meta("fw_bytes", -size));
+  return files;
+}
+
+Result<void> Index::fw_put_entry(const std::string& name, const std::string& kind,
+                                 const std::vector<FwFile>& files, std::int64_t now, bool accessed) {
+  std::int64_t created = now;
+  std::int64_t last_access = now;
+  std::int64_t hits = 0;
+  {
+    MITHRIL_STMT(s, "SELECT created, last_access, hits FROM fw_entries WHERE name = ?");
+    s.bind(1, name);
+    MITHRIL_ASSIGN(const bool row, s.step());
+    if (row) {
+      created = s.i64(0);
+      last_access = accessed ? now : s.i64(1);
+      hits = s.i64(2) + (accessed ? 1 : 0);
+    }
+  }
+  MITHRIL_TRY(fw_remove_entry(name));
+  std::int64_t size = 0;
+  for (const auto& f : files) size += static_cast<std::int64_t>(f.size);
+  MITHRIL_STMT(ins, "INSERT INTO fw_entries(name, kind, size, created, last_access, hits) VALUES (?, ?, ?, ?, ?, ?)");
+  ins.bind(1, name).bind(2, kind).bind(3, size).bind(4, created).bind(5, last_access).bind(6, hits);
+  MITHRIL_TRY(ins.run());
+  const std::int64_t id = sqlite3_last_insert_rowid(m_db);
+  for (const auto& f : files) {
+    MITHRIL_STMT(fs, "INSERT OR REPLACE INTO fw_files(path, entry_id, size, mtime, digest) VALUES (?, ?, ?, ?, ?)");
+    fs.bind(1, f.path).bind(2, id).bind(3, static_cast<std::int64_t>(f.size)).bind(4, f.mtime_ns).bind(5, f.digest);
+    MITHRIL_TRY(fs.run());
+  }
+  return add_meta("fw_bytes", size);
+}
+
+Result<void> Index::fw_touch(const std::string& name, std::int64_t t) {
+  MITHRIL_STMT(s, "UPDATE fw_entries SET last_access = max(last_access, ?), hits = hits + 1 WHERE name = ?");
+  s.bind(1, t).bind(2, name);
+  return s.run();
+}
+
+Result<std::optional<FwEntryRecord>> Index::fw_oldest() {
+  MITHRIL_STMT(s, "SELECT name, kind, size, created, last_access, hits FROM fw_entries "
+                  "ORDER BY last_access, id LIMIT 1");
+  MITHRIL_ASSIGN(const bool row, s.step());
+  if (!row) return std::optional<FwEntryRecord>{};
+  return std::optional<FwEntryRecord>(
+      FwEntryRecord{s.text(0), s.text(1), static_cast<std::uint64_t>(s.i64(2)), s.i64(3), s.i64(4), s.i64(5)});
+}
+
+Result<std::vector<FwEntryRecord>> Index::fw_entries() {
+  MITHRIL_STMT(s, "SELECT name, kind, size, created, last_access, hits FROM fw_entries "
+                  "ORDER BY last_access DESC, id DESC");
+  std::vector<FwEntryRecord> out;
+  for (;;) {
+    MITHRIL_ASSIGN(const bool row, s.step());
+    if (!row) break;
+    out.push_back(FwEntryRecord{s.text(0), s.text(1), static_cast<std::uint64_t>(s.i64(2)), s.i64(3), s.i64(4),
+                                s.i64(5)});
+  }
+  return out;
+}
+
+Result<std::uint64_t> Index::fw_bytes() {
+  MITHRIL_ASSIGN(const std::int64_t v, meta("fw_bytes"));
+  return static_cast<std::uint64_t>(v);
 }
 
 }  // namespace mithril

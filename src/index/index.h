@@ -32,6 +32,24 @@ struct sqlite3;
 
 namespace mithril {
 
+// A file a framework wrote into a managed directory, as last recorded.
+struct FwFile {
+  std::string path;  // relative to the cache root
+  std::uint64_t size = 0;
+  std::int64_t mtime_ns = 0;
+  Digest digest;
+  std::string entry;  // the framework entry it belongs to
+};
+
+struct FwEntryRecord {
+  std::string name;  // e.g. "cpu-AVX2/inductor/fxgraph/l2/fl2g..."
+  std::string kind;  // adapter's kind, e.g. "inductor-fxgraph"
+  std::uint64_t size = 0;
+  std::int64_t created_ns = 0;
+  std::int64_t last_access_ns = 0;
+  std::int64_t hits = 0;
+};
+
 struct IndexOptions {
   bool durable = false;     // synchronous=FULL (fsync each commit) instead of NORMAL
   int busy_timeout_ms = 60000;
@@ -89,6 +107,19 @@ class Index {
   Result<std::uint64_t> object_count();
   Result<void> add_counters(const std::array<std::int64_t, kCounterCount>& delta);
   Result<std::array<std::int64_t, kCounterCount>> counters();
+  // ---- framework entries (write txn required for mutations) ----
+  Result<std::vector<FwFile>> fw_files();
+  // Replaces the entry `name` and its file list. Keeps created/last_access/
+  // hits of a previous version; `accessed` sets last_access = now, hits += 1.
+  Result<void> fw_put_entry(const std::string& name, const std::string& kind, const std::vector<FwFile>& files,
+                            std::int64_t now, bool accessed);
+  // Forgets the entry; returns the files it had (for the caller to delete).
+  Result<std::vector<FwFile>> fw_remove_entry(const std::string& name);
+  Result<void> fw_touch(const std::string& name, std::int64_t t);
+  Result<std::optional<FwEntryRecord>> fw_oldest();
+  Result<std::vector<FwEntryRecord>> fw_entries();
+  Result<std::uint64_t> fw_bytes();
+
   // PRAGMA integrity_check; false when SQLite reports damage.
   Result<bool> integrity_ok();
 

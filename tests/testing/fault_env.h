@@ -81,6 +81,10 @@ class FaultEnv final : public Env {
     MITHRIL_TRY(check(Op::kListDir, p));
     return m_real.list_dir(p);
   }
+  Result<int> try_lock_file(const std::string& p) override {
+    MITHRIL_TRY(check(Op::kOpen, p));
+    return m_real.try_lock_file(p);
+  }
   std::int64_t now_ns() override { return m_real.now_ns() + m_clock_offset_ns; }
   void advance_clock(std::int64_t ns) { m_clock_offset_ns += ns; }
 

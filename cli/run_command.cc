@@ -1,0 +1,217 @@
+#include "run_command.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include <mithril/cache.h>
+#include <mithril/hooks.h>
+
+#include "hooks/file_watch.h"
+
+namespace mithril::cli {
+namespace {
+
+volatile sig_atomic_t g_child = 0;
+
+void forward_signal(int sig) {
+  if (g_child > 0) kill(g_child, sig);
+}
+
+void warn(const std::string& msg) { std::fprintf(stderr, "mithril: warning: %s\n", msg.c_str()); }
+
+// Runs argv as a child process with the current environment; forwards
+// SIGINT/SIGTERM/SIGHUP to it. Returns its exit code (128+signal if killed).
+int spawn_and_wait(const std::vector<std::string>& command) {
+  std::vector<char*> argv;
+  for (const auto& a : command) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  std::fflush(nullptr);
+  const pid_t pid = fork();
+  if (pid < 0) {
+    std::fprintf(stderr, "mithril: error: fork failed\n");
+    return 127;
+  }
+  if (pid == 0) {
+    execvp(argv[0], argv.data());
+    std::fprintf(stderr, "mithril: error: cannot run '%s': %s\n", argv[0], std::strerror(errno));
+    _exit(127);
+  }
+  g_child = pid;
+  struct sigaction sa {};
+  sa.sa_handler = forward_signal;
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaction(sig, &sa, nullptr);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  g_child = 0;
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return 1;
+}
+
+std::string absolute(const std::string& p) {
+  std::error_code ec;
+  auto abs = std::filesystem::absolute(p, ec);
+  return ec ? p : abs.lexically_normal().string();
+}
+
+}  // namespace
+
+int run_with_hooks(const CacheConfig& config_in, const std::vector<std::string>& command, bool quiet) {
+  CacheConfig config = config_in;
+  config.root = absolute(config.root);
+  const DeviceClass partition = detect_partition();
+  std::vector<std::string> watched;
+  bool managed = false;
+  for (const auto& dir : framework_dirs(config.root, partition)) {
+    const char* current = std::getenv(dir.env_var.c_str());
+    if (current != nullptr && *current != '\0' && absolute(current) != dir.path) {
+      warn(dir.env_var + " is set to " + current + " by the caller; leaving it alone (not managed by mithril)");
+      continue;
+    }
+    if (auto made = make_dirs(Env::posix(), dir.path); !made) {
+      warn("cannot create " + dir.path + ": " + made.error().message + "; running without the cache");
+      continue;
+    }
+    setenv(dir.env_var.c_str(), dir.path.c_str(), 1);
+    watched.push_back(dir.path);
+    managed = true;
+  }
+  if (managed) {
+    // Fail open: any cache error is a warning, the command still runs.
+    if (auto cache = Cache::open(config); !cache) {
+      warn("cache unavailable: " + cache.error().to_string());
+    } else if (auto checked = (*cache)->check_frameworks(partition); !checked) {
+      warn("integrity check failed: " + checked.error().to_string());
+    } else if (checked->quarantined_entries > 0) {
+      warn("quarantined " + std::to_string(checked->quarantined_entries) +
+           " damaged cache entries (they will be recompiled)");
+    }
+  }
+  FileWatcher watcher;
+  const bool watching = managed && watcher.start(watched);
+  const int rc = spawn_and_wait(command);
+  const auto opened = watching ? watcher.stop() : std::set<std::string>{};
+  if (!managed) return rc;
+  auto cache = Cache::open(config);
+  if (!cache) {
+    warn("cache unavailable after the run: " + cache.error().to_string());
+    return rc;
+  }
+  auto synced = (*cache)->sync_frameworks(partition, std::vector<std::string>(opened.begin(), opened.end()));
+  if (!synced) {
+    warn("recording the run failed: " + synced.error().to_string());
+    return rc;
+  }
+  if (!quiet && isatty(STDERR_FILENO)) {
+    if (auto s = (*cache)->stats(); s) {
+      std::fprintf(stderr, "mithril: %llu entries used, %llu new; cache %s / %s\n",
+                   static_cast<unsigned long long>(synced->accessed_entries),
+                   static_cast<unsigned long long>(synced->new_entries),
+                   format_size(s->stored_bytes + s->framework_bytes).c_str(), format_size(s->max_size).c_str());
+    }
+  }
+  return rc;
+}
+
+int print_env(const CacheConfig& config_in) {
+  const std::string root = absolute(config_in.root);
+  for (const auto& dir : framework_dirs(root, detect_partition())) {
+    if (auto made = make_dirs(Env::posix(), dir.path); !made) {
+      std::fprintf(stderr, "mithril: error: %s\n", made.error().to_string().c_str());
+      return 1;
+    }
+    std::printf("export %s='%s'\n", dir.env_var.c_str(), dir.path.c_str());
+  }
+  return 0;
+}
+
+}  // namespace mithril::cli
+
+namespace mithril::cli {
+namespace {
+
+struct DemoRun {
+  double wall_s = 0;
+  nlohmann::json result;
+  int rc = 0;
+};
+
+DemoRun demo_run(const CacheConfig& config, const std::string& python, const std::string& out_file) {
+  DemoRun run;
+  std::remove(out_file.c_str());
+  setenv("MITHRIL_DEMO_OUT", out_file.c_str(), 1);
+  const auto t0 = std::chrono::steady_clock::now();
+  run.rc = run_with_hooks(config, {python, "-m", "mithril_cache.demo_model"}, true);
+  run.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (auto text = read_file(Env::posix(), out_file); text && *text) {
+    run.result = nlohmann::json::parse(**text, nullptr, false);
+  }
+  return run;
+}
+
+long long counter(const nlohmann::json& r, const char* name) {
+  if (!r.is_object() || !r.contains("counters") || !r["counters"].contains(name)) return 0;
+  return r["counters"][name].get<long long>();
+}
+
+double first_call(const nlohmann::json& r, const char* model) {
+  if (!r.is_object() || !r.contains("models") || !r["models"].contains(model)) return -1;
+  return r["models"][model]["first_call_s"].get<double>();
+}
+
+}  // namespace
+
+int run_demo(const CacheConfig& config_in, const std::string& python) {
+  CacheConfig config = config_in;
+  config.root = absolute(config.root);
+  if (const char* pp = std::getenv("PYTHONPATH"); MITHRIL_PYTHON_SRC_DIR[0] != '\0' &&
+                                                   std::filesystem::exists(MITHRIL_PYTHON_SRC_DIR)) {
+    std::string value = MITHRIL_PYTHON_SRC_DIR;
+    if (pp != nullptr && *pp != '\0') value += std::string(":") + pp;
+    setenv("PYTHONPATH", value.c_str(), 1);
+  }
+  const std::string out_file = config.root + "/.demo-result.json";
+  if (auto made = make_dirs(Env::posix(), config.root); !made) {
+    std::fprintf(stderr, "mithril: error: %s\n", made.error().to_string().c_str());
+    return 1;
+  }
+  std::printf("mithril demo: torch.compile (MLP + transformer block) on the CPU, root %s\n", config.root.c_str());
+  std::printf("  run 1: a fresh process, empty cache (cold) ...\n");
+  std::fflush(stdout);
+  const DemoRun cold = demo_run(config, python, out_file);
+  std::printf("  run 2: another fresh process, same cache (warm) ...\n\n");
+  std::fflush(stdout);
+  const DemoRun warm = demo_run(config, python, out_file);
+  if (cold.rc != 0 || warm.rc != 0 || !cold.result.is_object() || !warm.result.is_object()) {
+    std::fprintf(stderr, "mithril: error: the demo model failed (exit codes %d, %d); is torch installed for %s?\n",
+                 cold.rc, warm.rc, python.c_str());
+    return 1;
+  }
+  auto cache = Cache::open(config);
+  Stats s;
+  if (cache) s = (*cache)->stats().value_or(Stats{});
+  std::printf("| run  | process wall s | mlp first call s | block first call s | fxgraph hits | fxgraph misses |\n");
+  std::printf("|------|----------------|------------------|--------------------|--------------|----------------|\n");
+  for (const auto* r : {&cold, &warm}) {
+    std::printf("| %-4s | %14.2f | %16.2f | %18.2f | %12lld | %14lld |\n", r == &cold ? "cold" : "warm", r->wall_s,
+                first_call(r->result, "mlp"), first_call(r->result, "tfm"),
+                counter(r->result, "inductor.fxgraph_cache_hit"), counter(r->result, "inductor.fxgraph_cache_miss"));
+  }
+  std::printf("\nspeed-up (cold / warm wall time): %.1fx\n", cold.wall_s / warm.wall_s);
+  std::printf("cache: %llu framework entries, %s on disk (budget %s)\n",
+              static_cast<unsigned long long>(s.framework_entries), format_size(s.framework_bytes).c_str(),
+              format_size(s.max_size).c_str());
+  std::remove(out_file.c_str());
+  return 0;
+}
+
+}  // namespace mithril::cli

@@ -1,0 +1,21 @@
+// `mithril run`, `mithril env` and `mithril demo`: the framework hooks.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <mithril/config.h>
+
+namespace mithril::cli {
+
+// Runs `command` with the framework cache variables pointing into the root:
+// integrity check before, recording + size budget after. Returns the
+// command's exit code (128 + signal if it was killed). The cache never fails
+// the command: its own errors become warnings.
+int run_with_hooks(const CacheConfig& config, const std::vector<std::string>& command, bool quiet);
+// Prints `export VAR='dir'` lines for a shell.
+int print_env(const CacheConfig& config);
+// Cold then warm torch.compile in fresh processes; prints a table.
+int run_demo(const CacheConfig& config, const std::string& python);
+
+}  // namespace mithril::cli

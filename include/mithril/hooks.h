@@ -1,0 +1,56 @@
+// Framework hooks: the directories PyTorch Inductor, Triton and other
+// frameworks write their caches into, inside a mithril root.
+//
+// Layout: <root>/fw/<partition>/<framework>/..., where <partition> is the
+// DeviceClass the artifacts are built for (e.g. "cpu-AVX2"): torch's own keys
+// do not include the CPU vector ISA, and loading kernels built for another
+// ISA crashes or computes wrong results, so each ISA gets its own directory.
+// `TORCHINDUCTOR_CACHE_DIR` points at .../inductor, `TRITON_CACHE_DIR` at
+// .../triton.
+//
+// Thread safety: free functions; detect_partition() only reads the CPU and
+// the environment.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <mithril/config.h>
+#include <mithril/key.h>
+
+namespace mithril {
+
+// The CPU vector ISA as PyTorch's ATen picks it: ATEN_CPU_CAPABILITY
+// ("default", "avx2", "avx512", ...) when set, else the best level this CPU
+// and OS support (AVX512 needs F+BW+VL+DQ, AVX2 needs AVX2+FMA).
+CpuIsa detect_cpu_isa(const GetEnv& getenv = process_getenv());
+// The device partition of this machine for framework caches (CPU ISA; GPUs
+// are not detected yet, so CPU-only).
+DeviceClass detect_partition(const GetEnv& getenv = process_getenv());
+
+// One framework cache directory managed inside a root.
+struct FrameworkDir {
+  std::string framework;  // "inductor", "triton"
+  std::string env_var;    // "TORCHINDUCTOR_CACHE_DIR", "TRITON_CACHE_DIR"
+  std::string path;       // absolute
+};
+
+// The managed framework directories for `partition` under `root`.
+std::vector<FrameworkDir> framework_dirs(const std::string& root, const DeviceClass& partition);
+
+// Which entry a file belongs to, by the framework's on-disk layout.
+// `rel` is the path relative to the framework directory. Returns the entry
+// name (relative to the framework directory) and its kind, or an empty name
+// for files mithril must leave alone (lock files, temp files).
+struct EntryOfFile {
+  std::string name;
+  std::string kind;
+};
+EntryOfFile framework_entry_of(const std::string& framework, const std::string& rel);
+
+// True when `data` is the start of a complete ELF file of `file_size` bytes:
+// header present and section/program tables inside the file. A 0-byte or
+// truncated shared object (a linker killed mid-write) fails.
+bool elf_looks_complete(const std::string& head, std::uint64_t file_size);
+
+}  // namespace mithril

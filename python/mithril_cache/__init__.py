@@ -1,0 +1,1 @@
+"""mithril-cache: a bounded, verified, portable cache for torch.compile and Triton."""

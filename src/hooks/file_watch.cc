@@ -1,0 +1,71 @@
+#include "hooks/file_watch.h"
+
+#include <dirent.h>
+#include <poll.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+namespace mithril {
+
+FileWatcher::~FileWatcher() { (void)stop(); }
+
+bool FileWatcher::start(const std::vector<std::string>& dirs) {
+  m_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (m_fd < 0) return false;
+  for (const auto& d : dirs) add_tree(d);
+  m_thread = std::thread([this] { run(); });
+  return true;
+}
+
+void FileWatcher::add_tree(const std::string& dir) {
+  const int wd = inotify_add_watch(m_fd, dir.c_str(), IN_OPEN | IN_CREATE | IN_MOVED_TO | IN_ONLYDIR);
+  if (wd < 0) return;
+  m_dirs[wd] = dir;
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return;
+  while (const dirent* e = readdir(d)) {
+    const std::string name = e->d_name;
+    if (name == "." || name == ".." || e->d_type != DT_DIR) continue;
+    add_tree(dir + "/" + name);
+  }
+  closedir(d);
+}
+
+void FileWatcher::drain() {
+  alignas(inotify_event) char buf[64 * 1024];
+  for (;;) {
+    const ssize_t n = read(m_fd, buf, sizeof buf);
+    if (n <= 0) return;
+    for (char* p = buf; p < buf + n;) {
+      const auto* ev = reinterpret_cast<const inotify_event*>(p);
+      p += sizeof(inotify_event) + ev->len;
+      auto it = m_dirs.find(ev->wd);
+      if (it == m_dirs.end() || ev->len == 0) continue;
+      const std::string path = it->second + "/" + ev->name;
+      if (ev->mask & IN_ISDIR) {
+        if (ev->mask & (IN_CREATE | IN_MOVED_TO)) add_tree(path);
+      } else if (ev->mask & IN_OPEN) {
+        m_opened.insert(path);
+      }
+    }
+  }
+}
+
+void FileWatcher::run() {
+  pollfd pfd{m_fd, POLLIN, 0};
+  while (!m_stop.load()) {
+    if (poll(&pfd, 1, 100) > 0) drain();
+  }
+  drain();
+}
+
+std::set<std::string> FileWatcher::stop() {
+  if (m_fd < 0) return {};
+  m_stop = true;
+  if (m_thread.joinable()) m_thread.join();
+  close(m_fd);
+  m_fd = -1;
+  return std::move(m_opened);
+}
+
+}  // namespace mithril
