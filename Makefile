@@ -5,7 +5,7 @@ ASAN_BUILD ?= build-asan
 GENERATOR := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build demo test unit-test asan-test system-test bench clean
+.PHONY: all deps build demo demo-store test unit-test asan-test system-test e2e-test bench clean
 
 all: build
 
@@ -17,6 +17,9 @@ build: deps
 	cmake --build $(BUILD) -j $(JOBS)
 
 demo: build
+	$(BUILD)/cli/mithril demo
+
+demo-store: build
 	@scripts/demo.sh $(BUILD)/cli/mithril
 
 unit-test: build
@@ -31,7 +34,10 @@ asan-test: deps
 system-test: build
 	MITHRIL_BIN=$(CURDIR)/$(BUILD)/cli/mithril python3 -m pytest -q tests/system
 
-test: unit-test asan-test system-test
+e2e-test: build
+	MITHRIL_BIN=$(CURDIR)/$(BUILD)/cli/mithril python3 -m pytest -q tests/e2e
+
+test: unit-test asan-test system-test e2e-test
 
 bench: build
 	$(BUILD)/bench/mithril_bench

@@ -42,6 +42,9 @@ nlohmann::json stats_json(const Stats& s) {
       {"objects", s.objects},
       {"stored_bytes", s.stored_bytes},
       {"logical_bytes", s.logical_bytes},
+      {"framework_entries", s.framework_entries},
+      {"framework_bytes", s.framework_bytes},
+      {"total_bytes", s.stored_bytes + s.framework_bytes},
       {"max_size", s.max_size},
       {"index_bytes", s.index_bytes},
       {"quarantined_files", s.quarantined},
@@ -68,8 +71,10 @@ std::string stats_table(const Stats& s) {
   out += row("Errors", std::to_string(s.get(Counter::kErrors)));
   out += row("Bytes in / out", format_size(static_cast<std::uint64_t>(s.get(Counter::kBytesIn))) + " / " +
                                    format_size(static_cast<std::uint64_t>(s.get(Counter::kBytesOut))));
-  out += row("Cache size", format_size(s.stored_bytes) + " / " + format_size(s.max_size) + " (" +
-                               percent(static_cast<double>(s.stored_bytes), static_cast<double>(s.max_size)) + ")");
+  out += row("Framework entries", std::to_string(s.framework_entries) + " (" + format_size(s.framework_bytes) + ")");
+  const std::uint64_t total = s.stored_bytes + s.framework_bytes;
+  out += row("Cache size", format_size(total) + " / " + format_size(s.max_size) + " (" +
+                               percent(static_cast<double>(total), static_cast<double>(s.max_size)) + ")");
   out += row("Uncompressed size", format_size(s.logical_bytes));
   out += row("Index size", format_size(s.index_bytes));
   return out;

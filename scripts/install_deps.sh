@@ -27,3 +27,9 @@ if ! "$PYTHON" -c "import pytest" >/dev/null 2>&1; then
   echo "install_deps: pip install pytest"
   "$PYTHON" -m pip install -q pytest
 fi
+# The end-to-end tests and the demo use real PyTorch (CPU build). Pinned:
+# a bare "torch" would pull a multi-GB CUDA build.
+if ! "$PYTHON" -c "import torch" >/dev/null 2>&1; then
+  echo "install_deps: pip install torch==2.13.0 (CPU)"
+  "$PYTHON" -m pip install -q torch==2.13.0
+fi

@@ -1,19 +1,7 @@
-"""Fixtures for system tests that drive the real `mithril` binary."""
+"""Shared helpers for the pytest suites."""
 import os
 import pathlib
 import subprocess
-
-import pytest
-
-REPO = pathlib.Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="session")
-def mithril_bin():
-    path = os.environ.get("MITHRIL_BIN", str(REPO / "build" / "cli" / "mithril"))
-    if not os.access(path, os.X_OK):
-        pytest.fail(f"mithril binary not found at {path}: run `make build` or set MITHRIL_BIN")
-    return path
 
 
 class Mithril:
@@ -37,8 +25,3 @@ class Mithril:
 
     def object_path(self, digest):
         return self.root / "objects" / digest[:2] / digest[2:4] / digest
-
-
-@pytest.fixture
-def mithril(mithril_bin, tmp_path):
-    return Mithril(mithril_bin, tmp_path / "root")

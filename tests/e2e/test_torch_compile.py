@@ -1,0 +1,127 @@
+"""torch.compile (CPU, torch 2.13) under `mithril run`: hits, integrity, budget,
+portability, concurrency and ISA partitions. Asserts on torch's own counters
+and on results matching eager mode, never on timings."""
+import json
+import pathlib
+import shutil
+import subprocess
+import sys
+
+from mithril_testlib import Mithril
+from torch_runs import partition_dir, run_model, so_files
+
+
+def assert_correct(run):
+    assert run.rc == 0, run.stderr
+    for name, model in run.result["models"].items():
+        assert model["max_abs_diff"] < 1e-3, (name, model)
+
+
+def test_warm_run_hits_and_compiles_nothing(warm_copy, tmp_path):
+    before = so_files(warm_copy.root)
+    warm = run_model(warm_copy, tmp_path)
+    assert_correct(warm)
+    assert warm.counter("inductor.fxgraph_cache_hit") == 2
+    assert warm.counter("inductor.fxgraph_cache_miss") == 0
+    assert so_files(warm_copy.root) == before, "no kernel was rebuilt"
+    s = warm_copy.stats()
+    assert s["framework_entries"] > 0
+    assert s["total_bytes"] == s["stored_bytes"] + s["framework_bytes"]
+
+
+def test_truncated_kernel_is_quarantined_and_recompiled(warm_copy, tmp_path):
+    kernels = [p for p in partition_dir(warm_copy.root).rglob("*.so") if p.stat().st_size > 10_000]
+    victim = kernels[0]
+    with open(victim, "r+b") as fh:
+        fh.truncate(victim.stat().st_size // 2)  # what a killed linker leaves
+    run = run_model(warm_copy, tmp_path)
+    assert_correct(run)
+    assert "quarantined" in run.stderr
+    s = warm_copy.stats()
+    assert s["counters"]["corruptions"] >= 1
+    assert victim.exists() and victim.stat().st_size > 10_000, "rebuilt whole"
+
+
+def test_partial_unrecorded_kernel_is_quarantined(warm_copy, tmp_path):
+    # A run killed while linking leaves a 0-byte .so that mithril never recorded.
+    (warm_copy.root / "index.db").unlink()
+    for extra in ("index.db-wal", "index.db-shm"):
+        (warm_copy.root / extra).unlink(missing_ok=True)
+    kernels = [p for p in partition_dir(warm_copy.root).rglob("*.main.so")]
+    kernels[0].write_bytes(b"")
+    run = run_model(warm_copy, tmp_path)
+    assert_correct(run)
+    assert warm_copy.stats()["counters"]["corruptions"] >= 1
+
+
+def test_flipped_bytes_in_fx_entry_become_a_miss(warm_copy, tmp_path):
+    entries = list((partition_dir(warm_copy.root) / "inductor" / "fxgraph").rglob("*"))
+    entry = [p for p in entries if p.is_file()][0]
+    data = bytearray(entry.read_bytes())
+    for i in range(100, 116):
+        data[i] ^= 0xFF
+    entry.write_bytes(bytes(data))
+    run = run_model(warm_copy, tmp_path)
+    assert_correct(run)
+    # The damaged graph misses (torch may look it up more than once while
+    # recompiling); the other one still hits.
+    assert run.counter("inductor.fxgraph_cache_miss") >= 1
+    assert run.counter("inductor.fxgraph_cache_hit") == 1
+    assert "quarantined 1 damaged" in run.stderr
+    assert warm_copy.stats()["counters"]["corruptions"] == 1
+
+
+def test_cache_moved_to_another_path_still_hits(warm_root, tmp_path, mithril_bin):
+    root, _ = warm_root
+    dst = tmp_path / "a" / "much" / "longer" / "path" / "than" / "before" / "root"
+    shutil.copytree(root, dst)
+    moved = Mithril(mithril_bin, dst)
+    before = so_files(dst)
+    run = run_model(moved, tmp_path)
+    assert_correct(run)
+    assert run.counter("inductor.fxgraph_cache_hit") == 2
+    assert so_files(dst) == before, "nothing recompiled after the move"
+    assert str(root) not in json.dumps(moved.stats())
+
+
+def test_budget_smaller_than_working_set(mithril, tmp_path):
+    budget = 700 * 1024  # both models together need ~1 MiB
+    for models in ("mlp", "tfm", "mlp", "tfm"):
+        p = subprocess.run([mithril.binary, "--root", str(mithril.root), "--max-size", str(budget), "run", "--",
+                            sys.executable, "-m", "mithril_cache.demo_model", "--models", models],
+                           env={**mithril.env, "PYTHONPATH": str(pathlib.Path(__file__).parents[2] / "python"),
+                                "MITHRIL_DEMO_OUT": str(tmp_path / "r.json")},
+                           capture_output=True, timeout=300)
+        assert p.returncode == 0, p.stderr.decode()
+        result = json.loads((tmp_path / "r.json").read_text())
+        assert all(m["max_abs_diff"] < 1e-3 for m in result["models"].values())
+        s = mithril.stats()
+        assert s["total_bytes"] <= budget, s
+    assert mithril.stats()["counters"]["evictions"] > 0
+
+
+def test_two_processes_compile_into_one_root(mithril, tmp_path):
+    env = {**mithril.env, "PYTHONPATH": str(pathlib.Path(__file__).parents[2] / "python")}
+    procs = []
+    for i in range(2):
+        procs.append(subprocess.Popen(
+            [mithril.binary, "--root", str(mithril.root), "run", "--", sys.executable, "-m",
+             "mithril_cache.demo_model", "--models", "mlp"],
+            env={**env, "MITHRIL_DEMO_OUT": str(tmp_path / f"r{i}.json")},
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+    for p in procs:
+        _, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err.decode()
+    report = json.loads(mithril.run("verify", "--json").stdout)
+    assert report["corrupt"] == 0 and report["missing"] == 0
+    warm = run_model(mithril, tmp_path, models="mlp")
+    assert_correct(warm)
+    assert warm.counter("inductor.fxgraph_cache_hit") == 1
+
+
+def test_lower_isa_gets_its_own_partition(warm_copy, tmp_path):
+    run = run_model(warm_copy, tmp_path, models="mlp", extra_env={"ATEN_CPU_CAPABILITY": "default"})
+    assert_correct(run)
+    assert run.counter("inductor.fxgraph_cache_miss") == 1, "never loads the other ISA's kernels"
+    parts = sorted(p.name for p in (warm_copy.root / "fw").iterdir())
+    assert "cpu-DEFAULT" in parts and len(parts) == 2
