@@ -33,7 +33,7 @@ bool is_temp_name(const std::string& name) {
 // <2ch>/<key>.* code modules (.py wrapper, .cpp/.so kernels, .main.cpp/.main.so,
 // .so.load_ok markers), locks/ (left alone), tmp* (debris).
 EntryOfFile inductor_entry(const std::vector<std::string>& p) {
-  if (p.empty() || p[0] == "locks" || is_temp_name(p.back())) return {};
+  if (p.empty() || p[0] == "locks" || p[0].starts_with("tmp") || is_temp_name(p.back())) return {};
   if (p[0] == "fxgraph" && p.size() >= 4) return {join(p, 3), "inductor-fxgraph"};
   if (p[0] == "aotautograd" && p.size() >= 3) return {join(p, 2), "inductor-aotautograd"};
   if (p[0].size() == 2 && p.size() == 2) {

@@ -1,0 +1,153 @@
+#include <gtest/gtest.h>
+#include <sys/file.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include <mithril/cache.h>
+#include <mithril/hooks.h>
+
+#include "fault_env.h"
+#include "temp_dir.h"
+
+namespace mithril {
+namespace {
+
+using testing::TempDir;
+
+TEST(FrameworkLayout, InductorFilesGroupIntoEntries) {
+  const auto e = [](const std::string& rel) { return framework_entry_of("inductor", rel); };
+  EXPECT_EQ(e("fxgraph/l2/fl2gqq/ig5jex").name, "fxgraph/l2/fl2gqq");
+  EXPECT_EQ(e("fxgraph/l2/fl2gqq/ig5jex").kind, "inductor-fxgraph");
+  EXPECT_EQ(e("aotautograd/a6urp/6h47x").name, "aotautograd/a6urp");
+  EXPECT_EQ(e("2t/c2ti2t.main.cpp").name, "2t/c2ti2t");
+  EXPECT_EQ(e("2t/c2ti2t.main.so").name, "2t/c2ti2t");
+  EXPECT_EQ(e("2t/c2ti2t.so.load_ok").name, "2t/c2ti2t");
+  EXPECT_EQ(e("2t/c2ti2t.main.so").kind, "inductor-code");
+  EXPECT_EQ(e("locks/c2ti2t.lock").name, "");
+  EXPECT_EQ(e("tmpabc123/x.py").name, "");
+  EXPECT_EQ(e("2t/.c2ti2t.py.1234.5678.tmp").name, "");
+  EXPECT_EQ(e("../escape").name, "");
+  EXPECT_EQ(framework_entry_of("triton", "HASH123/__grp__k.json").name, "HASH123");
+  EXPECT_EQ(framework_entry_of("vllm", "model/x.bin").name, "model");
+}
+
+TEST(ElfCheck, TruncatedSharedObjectsFail) {
+  const std::string self = testing::read_text("/proc/self/exe");
+  ASSERT_GT(self.size(), 1000u);
+  EXPECT_TRUE(elf_looks_complete(self.substr(0, 64), self.size()));
+  EXPECT_FALSE(elf_looks_complete(self.substr(0, 64), self.size() / 2));
+  EXPECT_FALSE(elf_looks_complete("", 0));
+  EXPECT_FALSE(elf_looks_complete(std::string(64, 'x'), 4096));
+}
+
+TEST(Partition, AtenCapabilityOverridesDetection) {
+  const auto env = [](std::string v) {
+    return [v](const std::string& k) -> std::optional<std::string> {
+      if (k == "ATEN_CPU_CAPABILITY") return v;
+      return std::nullopt;
+    };
+  };
+  EXPECT_EQ(detect_cpu_isa(env("default")), CpuIsa::kDefault);
+  EXPECT_EQ(detect_cpu_isa(env("avx2")), CpuIsa::kAvx2);
+  EXPECT_EQ(detect_partition(env("avx512")).to_string(), "cpu-AVX512");
+  const auto dirs = framework_dirs("/r", DeviceClass::cpu(CpuIsa::kAvx2));
+  EXPECT_EQ(dirs[0].path, "/r/fw/cpu-AVX2/inductor");
+  EXPECT_EQ(dirs[0].env_var, "TORCHINDUCTOR_CACHE_DIR");
+  EXPECT_EQ(dirs[1].env_var, "TRITON_CACHE_DIR");
+}
+
+class FrameworkCacheTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    CacheConfig c;
+    c.root = dir.path();
+    c.max_size = 1ull << 30;
+    cache = std::move(*Cache::open(c, env));
+    ind = framework_dirs(dir.path(), part)[0].path;
+  }
+  void write(const std::string& rel, const std::string& data) {
+    std::filesystem::create_directories(std::filesystem::path(ind + "/" + rel).parent_path());
+    testing::write_text(ind + "/" + rel, data);
+  }
+  TempDir dir;
+  testing::FaultEnv env;
+  DeviceClass part = DeviceClass::cpu(CpuIsa::kAvx2);
+  std::string ind;
+  std::unique_ptr<Cache> cache;
+};
+
+TEST_F(FrameworkCacheTest, SyncRecordsEntriesAndCheckQuarantinesAlteredOnes) {
+  const std::string so = testing::read_text("/proc/self/exe").substr(0, 4096);
+  write("fxgraph/ab/fabc/entry1", "pickled graph");
+  write("ab/cabc.py", "print('wrapper')");
+  write("cd/ccd.main.cpp", "int f();");
+  write("locks/ccd.lock", "");
+  auto synced = cache->sync_frameworks(part, {ind + "/ab/cabc.py"}).value();
+  EXPECT_EQ(synced.new_entries, 3u);
+  EXPECT_EQ(synced.accessed_entries, 1u);
+  EXPECT_EQ(synced.files_hashed, 3u);
+  EXPECT_EQ(cache->stats()->framework_entries, 3u);
+  // Unchanged: nothing hashed again, nothing quarantined.
+  auto checked = cache->check_frameworks(part).value();
+  EXPECT_EQ(checked.files_hashed, 0u);
+  EXPECT_EQ(checked.quarantined_entries, 0u);
+  // An edited wrapper (same size, new mtime) is caught by its digest.
+  env.advance_clock(0);
+  write("ab/cabc.py", "print('WRAPPER')");
+  std::filesystem::last_write_time(ind + "/ab/cabc.py",
+                                   std::filesystem::last_write_time(ind + "/ab/cabc.py") + std::chrono::seconds(5));
+  checked = cache->check_frameworks(part).value();
+  EXPECT_EQ(checked.quarantined_entries, 1u);
+  EXPECT_FALSE(std::filesystem::exists(ind + "/ab/cabc.py"));
+  EXPECT_EQ(cache->stats()->get(Counter::kCorruptions), 1);
+  EXPECT_EQ(cache->stats()->framework_entries, 2u);
+}
+
+TEST_F(FrameworkCacheTest, PartialUnrecordedSharedObjectIsQuarantinedUnlessLocked) {
+  write("ef/cef.main.so", "");  // a linker killed mid-write
+  write("gh/cgh.main.so", "");  // one being linked right now
+  std::filesystem::create_directories(ind + "/locks");
+  const int fd = ::open((ind + "/locks/cgh.lock").c_str(), O_RDWR | O_CREAT, 0600);
+  ASSERT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0);
+  auto checked = cache->check_frameworks(part).value();
+  ::close(fd);
+  EXPECT_EQ(checked.quarantined_files, 1u);
+  EXPECT_EQ(checked.skipped_busy, 1u);
+  EXPECT_FALSE(std::filesystem::exists(ind + "/ef/cef.main.so"));
+  EXPECT_TRUE(std::filesystem::exists(ind + "/gh/cgh.main.so"));
+}
+
+TEST_F(FrameworkCacheTest, BudgetEvictsWholeLeastRecentlyUsedEntries) {
+  for (int i = 0; i < 6; ++i) {
+    const std::string k = "c" + std::to_string(i) + "xx";
+    write("fxgraph/" + k.substr(1, 2) + "/f" + k + "/e", std::string(1000, 'a' + static_cast<char>(i)));
+    ASSERT_TRUE(cache->sync_frameworks(part, {}));
+    env.advance_clock(1'000'000'000);
+  }
+  // Use the oldest: it must survive the gc.
+  ASSERT_TRUE(cache->sync_frameworks(part, {ind + "/fxgraph/0x/fc0xx/e"}));
+  auto report = cache->gc(3000).value();
+  EXPECT_LE(report.stored_after, 3000u);
+  EXPECT_TRUE(std::filesystem::exists(ind + "/fxgraph/0x/fc0xx/e"));
+  EXPECT_FALSE(std::filesystem::exists(ind + "/fxgraph/1x/fc1xx")) << "evicted whole, empty dirs removed";
+  EXPECT_TRUE(std::filesystem::exists(ind + "/fxgraph/5x/fc5xx/e"));
+  EXPECT_EQ(cache->stats()->framework_entries, 3u);
+}
+
+TEST_F(FrameworkCacheTest, EntryLockedByTorchIsNotEvicted) {
+  write("ab/cab.main.so", std::string(5000, 'x'));
+  write("cd/ccd.main.so", std::string(5000, 'y'));
+  ASSERT_TRUE(cache->sync_frameworks(part, {}));
+  std::filesystem::create_directories(ind + "/locks");
+  const int fd = ::open((ind + "/locks/cab.lock").c_str(), O_RDWR | O_CREAT, 0600);
+  ASSERT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0);
+  ASSERT_TRUE(cache->gc(6000));
+  ::close(fd);
+  EXPECT_TRUE(std::filesystem::exists(ind + "/ab/cab.main.so"));
+  EXPECT_FALSE(std::filesystem::exists(ind + "/cd/ccd.main.so"));
+}
+
+}  // namespace
+}  // namespace mithril
