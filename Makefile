@@ -5,7 +5,7 @@ ASAN_BUILD ?= build-asan
 GENERATOR := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build demo demo-store test unit-test asan-test system-test e2e-test bench clean
+.PHONY: all deps build demo demo-store test unit-test asan-test system-test python-install python-test e2e-test bench clean
 
 all: build
 
@@ -34,10 +34,16 @@ asan-test: deps
 system-test: build
 	MITHRIL_BIN=$(CURDIR)/$(BUILD)/cli/mithril python3 -m pytest -q tests/system
 
-e2e-test: build
+python-install: deps
+	python3 -m pip install -q .
+
+python-test: python-install
+	cd tests/python && python3 -m pytest -q .
+
+e2e-test: build python-install
 	MITHRIL_BIN=$(CURDIR)/$(BUILD)/cli/mithril python3 -m pytest -q tests/e2e
 
-test: unit-test asan-test system-test e2e-test
+test: unit-test asan-test system-test python-test e2e-test
 
 bench: build
 	$(BUILD)/bench/mithril_bench

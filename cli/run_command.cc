@@ -150,7 +150,12 @@ DemoRun demo_run(const CacheConfig& config, const std::string& python, const std
   std::remove(out_file.c_str());
   setenv("MITHRIL_DEMO_OUT", out_file.c_str(), 1);
   const auto t0 = std::chrono::steady_clock::now();
-  run.rc = run_with_hooks(config, {python, "-m", "mithril_cache.demo_model"}, true);
+  // From a source tree run the script (its package needs the built extension);
+  // from an installed wheel run the module.
+  const std::string script = std::string(MITHRIL_PYTHON_SRC_DIR) + "/mithril_cache/demo_model.py";
+  const bool have_script = MITHRIL_PYTHON_SRC_DIR[0] != '\0' && std::filesystem::exists(script);
+  run.rc = have_script ? run_with_hooks(config, {python, script}, true)
+                       : run_with_hooks(config, {python, "-m", "mithril_cache.demo_model"}, true);
   run.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (auto text = read_file(Env::posix(), out_file); text && *text) {
     run.result = nlohmann::json::parse(**text, nullptr, false);
@@ -173,12 +178,6 @@ double first_call(const nlohmann::json& r, const char* model) {
 int run_demo(const CacheConfig& config_in, const std::string& python) {
   CacheConfig config = config_in;
   config.root = absolute(config.root);
-  if (const char* pp = std::getenv("PYTHONPATH"); MITHRIL_PYTHON_SRC_DIR[0] != '\0' &&
-                                                   std::filesystem::exists(MITHRIL_PYTHON_SRC_DIR)) {
-    std::string value = MITHRIL_PYTHON_SRC_DIR;
-    if (pp != nullptr && *pp != '\0') value += std::string(":") + pp;
-    setenv("PYTHONPATH", value.c_str(), 1);
-  }
   const std::string out_file = config.root + "/.demo-result.json";
   if (auto made = make_dirs(Env::posix(), config.root); !made) {
     std::fprintf(stderr, "mithril: error: %s\n", made.error().to_string().c_str());

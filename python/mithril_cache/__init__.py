@@ -1,1 +1,150 @@
-"""mithril-cache: a bounded, verified, portable cache for torch.compile and Triton."""
+"""mithril-cache: a bounded, verified, portable cache for torch.compile and Triton.
+
+One line puts every torch.compile / Triton artifact of this process under
+mithril's management::
+
+    import mithril_cache
+    mgr = mithril_cache.init(max_size="20G")   # before the first torch.compile
+
+`init()` points TORCHINDUCTOR_CACHE_DIR and TRITON_CACHE_DIR into the root
+(a partition per CPU ISA level), quarantines damaged entries before torch can
+load them, and at exit records what torch wrote and read and evicts
+least-recently-used entries down to the budget. Wrapping a command works the
+same without code changes: ``mithril run -- python train.py``.
+"""
+from __future__ import annotations
+
+import atexit
+import os
+import warnings
+from typing import Dict, Optional, Union
+
+from . import _core
+from ._core import Cache, CacheConfig, CacheKey, DeviceClass, InputSpec  # noqa: F401
+
+__version__ = _core.__version__
+
+
+class MithrilError(Exception):
+    """Base class of every error raised by mithril_cache."""
+
+
+class InvalidArgumentError(MithrilError, ValueError):
+    """A malformed argument: bad size, bad digest, unsafe file name, ..."""
+
+
+class CorruptionError(MithrilError):
+    """Stored bytes do not match their digest or format."""
+
+
+class CacheIOError(MithrilError, OSError):
+    """The operating system refused an operation."""
+
+
+class NoSpaceError(CacheIOError):
+    """The disk or quota is full."""
+
+
+class CacheTimeoutError(MithrilError, TimeoutError):
+    """A bounded wait ran out."""
+
+
+class UnavailableError(MithrilError):
+    """A dependency (database, remote) cannot be reached."""
+
+
+class BusyError(MithrilError):
+    """Another process held a lock for too long."""
+
+
+_core._register_errors(MithrilError, {
+    1: InvalidArgumentError, 2: CorruptionError, 3: CacheIOError, 4: NoSpaceError,
+    5: CacheTimeoutError, 6: UnavailableError, 7: BusyError, 8: MithrilError,
+})
+
+
+def _overrides(root, max_size, settings) -> Dict[str, str]:
+    out = {k: _text(v) for k, v in settings.items()}
+    if root is not None:
+        out["root"] = os.fspath(root)
+    if max_size is not None:
+        out["max_size"] = _text(max_size)
+    return out
+
+
+def _text(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)
+
+
+def load_config(root=None, max_size: Union[int, str, None] = None, **settings) -> CacheConfig:
+    """The effective configuration: defaults < <root>/mithril.toml < MITHRIL_* < these arguments."""
+    return _core.load_config(_overrides(root, max_size, settings))
+
+
+def open_cache(root=None, max_size: Union[int, str, None] = None, **settings) -> Cache:
+    """Opens (creating if needed) a cache root."""
+    return Cache.open(load_config(root, max_size, **settings))
+
+
+class CacheManager:
+    """Manages the framework caches of this process (see init())."""
+
+    def __init__(self, cache: Cache, partition: DeviceClass, managed: Dict[str, str]):
+        self.cache = cache
+        self.partition = partition
+        self.managed = managed  # env var -> directory
+        self._session = _core.FrameworkSession(cache, partition)
+        self.check_report = self._session.begin()
+        self._closed = False
+        atexit.register(self.close)
+
+    def stats(self) -> dict:
+        return self.cache.stats()
+
+    def gc(self, max_size: Union[int, str, None] = None) -> dict:
+        budget = None if max_size is None else _core.parse_size(_text(max_size))
+        return self.cache.gc(budget)
+
+    def close(self) -> Optional[dict]:
+        """Records what the frameworks wrote and read, then enforces the budget."""
+        if self._closed:
+            return None
+        self._closed = True
+        try:
+            return self._session.end()
+        except MithrilError as e:  # never fail the user's job because of the cache
+            warnings.warn(f"mithril: recording the run failed: {e}")
+            return None
+
+
+_manager: Optional[CacheManager] = None
+
+
+def init(root=None, max_size: Union[int, str, None] = None, **settings) -> CacheManager:
+    """Points PyTorch Inductor and Triton at the managed root. Call it before
+    the first torch.compile. A variable the user already set is respected
+    (with a warning) and that framework is then not managed."""
+    global _manager
+    if _manager is not None:
+        return _manager
+    config = load_config(root, max_size, **settings)
+    config.root = os.path.abspath(config.root)
+    partition = DeviceClass.detect()
+    managed = {}
+    for var, path in _core.framework_dirs(config.root, partition).items():
+        current = os.environ.get(var)
+        if current and os.path.abspath(current) != path:
+            warnings.warn(f"mithril: {var} is set to {current}; leaving it alone (not managed)")
+            continue
+        os.makedirs(path, mode=0o700, exist_ok=True)
+        os.environ[var] = path
+        managed[var] = path
+    _manager = CacheManager(Cache.open(config), partition, managed)
+    return _manager
+
+
+def stats(root=None) -> dict:
+    """Counters and sizes of a root (default: the configured one)."""
+    return open_cache(root).stats()

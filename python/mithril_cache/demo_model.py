@@ -12,6 +12,10 @@ import sys
 import time
 
 T0 = time.perf_counter()
+if os.environ.get("MITHRIL_DEMO_INIT_ROOT"):  # the one-line in-process hook
+    import mithril_cache  # noqa: E402
+
+    mithril_cache.init(root=os.environ["MITHRIL_DEMO_INIT_ROOT"])
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 

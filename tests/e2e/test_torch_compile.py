@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 from mithril_testlib import Mithril
-from torch_runs import partition_dir, run_model, so_files
+from torch_runs import DEMO, partition_dir, run_model, so_files
 
 
 def assert_correct(run):
@@ -88,9 +88,8 @@ def test_budget_smaller_than_working_set(mithril, tmp_path):
     budget = 700 * 1024  # both models together need ~1 MiB
     for models in ("mlp", "tfm", "mlp", "tfm"):
         p = subprocess.run([mithril.binary, "--root", str(mithril.root), "--max-size", str(budget), "run", "--",
-                            sys.executable, "-m", "mithril_cache.demo_model", "--models", models],
-                           env={**mithril.env, "PYTHONPATH": str(pathlib.Path(__file__).parents[2] / "python"),
-                                "MITHRIL_DEMO_OUT": str(tmp_path / "r.json")},
+                            sys.executable, str(DEMO), "--models", models],
+                           env={**mithril.env, "MITHRIL_DEMO_OUT": str(tmp_path / "r.json")},
                            capture_output=True, timeout=300)
         assert p.returncode == 0, p.stderr.decode()
         result = json.loads((tmp_path / "r.json").read_text())
@@ -101,12 +100,11 @@ def test_budget_smaller_than_working_set(mithril, tmp_path):
 
 
 def test_two_processes_compile_into_one_root(mithril, tmp_path):
-    env = {**mithril.env, "PYTHONPATH": str(pathlib.Path(__file__).parents[2] / "python")}
+    env = dict(mithril.env)
     procs = []
     for i in range(2):
         procs.append(subprocess.Popen(
-            [mithril.binary, "--root", str(mithril.root), "run", "--", sys.executable, "-m",
-             "mithril_cache.demo_model", "--models", "mlp"],
+            [mithril.binary, "--root", str(mithril.root), "run", "--", sys.executable, str(DEMO), "--models", "mlp"],
             env={**env, "MITHRIL_DEMO_OUT": str(tmp_path / f"r{i}.json")},
             stdout=subprocess.PIPE, stderr=subprocess.PIPE))
     for p in procs:
@@ -125,3 +123,22 @@ def test_lower_isa_gets_its_own_partition(warm_copy, tmp_path):
     assert run.counter("inductor.fxgraph_cache_miss") == 1, "never loads the other ISA's kernels"
     parts = sorted(p.name for p in (warm_copy.root / "fw").iterdir())
     assert "cpu-DEFAULT" in parts and len(parts) == 2
+
+
+def test_in_process_init_hook_cold_then_warm(tmp_path):
+    mc = __import__("pytest").importorskip("mithril_cache")
+    root = tmp_path / "root"
+    env = {k: v for k, v in __import__("os").environ.items()
+           if not k.startswith(("MITHRIL_", "TORCHINDUCTOR_", "TRITON_"))}
+    env["MITHRIL_DEMO_INIT_ROOT"] = str(root)
+    results = []
+    for i in range(2):
+        out = tmp_path / f"r{i}.json"
+        p = subprocess.run([sys.executable, "-m", "mithril_cache.demo_model", "--models", "tfm"],
+                           env={**env, "MITHRIL_DEMO_OUT": str(out)}, capture_output=True, timeout=300)
+        assert p.returncode == 0, p.stderr.decode()
+        results.append(json.loads(out.read_text()))
+    assert results[0]["counters"].get("inductor.fxgraph_cache_miss") == 1
+    assert results[1]["counters"].get("inductor.fxgraph_cache_hit") == 1
+    s = mc.stats(root=root)
+    assert s["framework_entries"] > 0

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
+DEMO = REPO / "python" / "mithril_cache" / "demo_model.py"  # run as a script: no package import
 
 
 class TorchRun:
@@ -22,13 +23,11 @@ def run_model(m, tmp_path, models="mlp,tfm", extra_env=None, root=None, timeout=
     """Runs the demo model under `mithril run` in a fresh process."""
     out = tmp_path / f"result-{os.urandom(4).hex()}.json"
     env = dict(m.env)
-    env["PYTHONPATH"] = str(REPO / "python")
     env["MITHRIL_DEMO_OUT"] = str(out)
     env.pop("TORCHINDUCTOR_CACHE_DIR", None)
     env.pop("TRITON_CACHE_DIR", None)
     env.update(extra_env or {})
-    cmd = [m.binary, "--root", str(root or m.root), "run", "--", sys.executable, "-m",
-           "mithril_cache.demo_model", "--models", models]
+    cmd = [m.binary, "--root", str(root or m.root), "run", "--", sys.executable, str(DEMO), "--models", models]
     p = subprocess.run(cmd, env=env, capture_output=True, timeout=timeout)
     result = json.loads(out.read_text()) if out.exists() else None
     return TorchRun(p.returncode, result, p.stderr.decode(errors="replace"))

@@ -1,0 +1,345 @@
+// mithril_cache._core: the Python face of the C++ engine.
+//
+// The only place where Result<T> errors become Python exceptions:
+// ErrorCode -> MithrilError subclass (see python/mithril_cache/__init__.py).
+// Digests are 64-character hex strings in Python. The GIL is released
+// around every call that does I/O.
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <mithril/cache.h>
+#include <mithril/hooks.h>
+#include <mithril/version.h>
+
+#include "hooks/file_watch.h"
+
+namespace py = pybind11;
+using namespace mithril;
+
+namespace {
+
+py::object g_errors[9];  // indexed by ErrorCode
+
+template <typename T>
+T unwrap(Result<T> r) {
+  if (!r) {
+    const int code = static_cast<int>(r.error().code);
+    py::object cls = (code >= 1 && code <= 8 && g_errors[code]) ? g_errors[code] : g_errors[0];
+    PyErr_SetString(cls.ptr(), r.error().message.c_str());
+    throw py::error_already_set();
+  }
+  if constexpr (!std::is_void_v<T>) return std::move(*r);
+}
+
+Digest parse_digest(const std::string& hex) {
+  auto d = Digest::from_hex(hex);
+  if (!d) throw py::value_error("not a digest (64 hex characters): " + hex);
+  return *d;
+}
+
+py::dict stats_dict(const Stats& s) {
+  py::dict counters;
+  for (int i = 0; i < kCounterCount; ++i) counters[counter_name(static_cast<Counter>(i))] = s.counters[i];
+  py::dict d;
+  d["root"] = s.root;
+  d["entries"] = s.entries;
+  d["objects"] = s.objects;
+  d["stored_bytes"] = s.stored_bytes;
+  d["logical_bytes"] = s.logical_bytes;
+  d["framework_entries"] = s.framework_entries;
+  d["framework_bytes"] = s.framework_bytes;
+  d["total_bytes"] = s.stored_bytes + s.framework_bytes;
+  d["max_size"] = s.max_size;
+  d["index_bytes"] = s.index_bytes;
+  d["quarantined_files"] = s.quarantined;
+  d["hit_rate"] = s.hit_rate();
+  d["counters"] = counters;
+  return d;
+}
+
+py::dict framework_dict(const FrameworkReport& r) {
+  py::dict d;
+  d["entries"] = r.entries;
+  d["new_entries"] = r.new_entries;
+  d["updated_entries"] = r.updated_entries;
+  d["removed_entries"] = r.removed_entries;
+  d["accessed_entries"] = r.accessed_entries;
+  d["files_hashed"] = r.files_hashed;
+  d["quarantined_entries"] = r.quarantined_entries;
+  d["quarantined_files"] = r.quarantined_files;
+  d["skipped_busy"] = r.skipped_busy;
+  return d;
+}
+
+CacheKey make_key(const py::object& graph_hash, const std::vector<InputSpec>& inputs, const DeviceClass& device,
+                  const std::string& salt) {
+  std::string g = py::isinstance<py::bytes>(graph_hash) ? std::string(graph_hash.cast<py::bytes>())
+                                                         : graph_hash.cast<std::string>();
+  CacheKey key(std::move(g), inputs, device, salt);
+  unwrap(key.validate());
+  return key;
+}
+
+// Watches the framework directories of a partition while Python code runs
+// in this process, so hits can be credited at sync time.
+class FrameworkSession {
+ public:
+  FrameworkSession(Cache& cache, DeviceClass partition) : m_cache(cache), m_partition(partition) {}
+  py::dict begin() {
+    FrameworkReport r;
+    {
+      py::gil_scoped_release release;
+      auto checked = m_cache.check_frameworks(m_partition);
+      std::vector<std::string> dirs;
+      for (const auto& d : framework_dirs(m_cache.config().root, m_partition)) {
+        (void)make_dirs(Env::posix(), d.path);
+        dirs.push_back(d.path);
+      }
+      m_watching = m_watcher.start(dirs);
+      if (!checked) {
+        py::gil_scoped_acquire acquire;
+        unwrap(std::move(checked));
+      }
+      r = *checked;
+    }
+    return framework_dict(r);
+  }
+  py::dict end() {
+    FrameworkReport r;
+    {
+      py::gil_scoped_release release;
+      const auto opened = m_watching ? m_watcher.stop() : std::set<std::string>{};
+      m_watching = false;
+      auto synced = m_cache.sync_frameworks(m_partition, {opened.begin(), opened.end()});
+      py::gil_scoped_acquire acquire;
+      r = unwrap(std::move(synced));
+    }
+    return framework_dict(r);
+  }
+
+ private:
+  Cache& m_cache;
+  DeviceClass m_partition;
+  FileWatcher m_watcher;
+  bool m_watching = false;
+};
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "mithril-cache C++ core";
+  m.attr("__version__") = kVersion;
+  m.def("_register_errors", [](py::object base, py::dict by_code) {
+    g_errors[0] = base;
+    for (auto [k, v] : by_code) g_errors[k.cast<int>()] = py::reinterpret_borrow<py::object>(v);
+  });
+
+  py::class_<CacheConfig>(m, "CacheConfig")
+      .def(py::init<>())
+      .def_readwrite("root", &CacheConfig::root)
+      .def_readwrite("max_size", &CacheConfig::max_size)
+      .def_readwrite("compression", &CacheConfig::compression)
+      .def_readwrite("compression_level", &CacheConfig::compression_level)
+      .def_readwrite("fsync", &CacheConfig::fsync)
+      .def_readwrite("verify_on_read", &CacheConfig::verify_on_read)
+      .def_readwrite("temp_max_age_s", &CacheConfig::temp_max_age_s)
+      .def("sources", [](const CacheConfig& c) {
+        py::dict d;
+        for (const auto& [k, v] : c.sources) d[py::str(k)] = config_source_name(v);
+        return d;
+      })
+      .def("__repr__", [](const CacheConfig& c) {
+        return "CacheConfig(root='" + c.root + "', max_size=" + std::to_string(c.max_size) + ")";
+      });
+  m.def("load_config", [](const std::map<std::string, std::string>& overrides) {
+    return unwrap(load_config(overrides));
+  }, py::arg("overrides") = std::map<std::string, std::string>{});
+  m.def("parse_size", [](const std::string& s) { return unwrap(parse_size(s)); });
+  m.def("format_size", &format_size);
+  m.def("blake3_hex", [](py::bytes data) { return blake3(std::string(data)).to_hex(); });
+
+  py::class_<DeviceClass>(m, "DeviceClass")
+      .def_static("cpu", [](const std::string& isa) {
+        auto parsed = cpu_isa_from_name(isa);
+        if (!parsed) throw py::value_error("unknown CPU ISA level: " + isa);
+        return DeviceClass::cpu(*parsed);
+      }, py::arg("isa") = "DEFAULT")
+      .def_static("cuda_any", &DeviceClass::cuda_any)
+      .def_static("cuda_compute", &DeviceClass::cuda_compute, py::arg("major"), py::arg("minor"))
+      .def_static("parse", [](const std::string& s) { return unwrap(DeviceClass::parse(s)); })
+      .def_static("detect", []() { return detect_partition(); })
+      .def("can_serve", &DeviceClass::can_serve)
+      .def("__str__", &DeviceClass::to_string)
+      .def("__repr__", [](const DeviceClass& d) { return "DeviceClass('" + d.to_string() + "')"; })
+      .def("__eq__", [](const DeviceClass& a, const DeviceClass& b) { return a == b; });
+
+  py::class_<InputSpec>(m, "InputSpec")
+      .def(py::init([](std::vector<std::int64_t> shape, const std::string& dtype) {
+             auto dt = dtype_from_name(dtype);
+             if (!dt) throw py::value_error("unknown dtype: " + dtype);
+             return InputSpec{std::move(shape), *dt};
+           }), py::arg("shape"), py::arg("dtype") = "float32")
+      .def_readonly("shape", &InputSpec::shape)
+      .def_property_readonly("dtype", [](const InputSpec& s) { return std::string(dtype_name(s.dtype)); });
+
+  py::class_<CacheKey>(m, "CacheKey")
+      .def(py::init(&make_key), py::arg("graph_hash"), py::arg("inputs") = std::vector<InputSpec>{},
+           py::arg("device") = DeviceClass::cpu(CpuIsa::kDefault), py::arg("salt") = "")
+      .def("digest", [](const CacheKey& k) { return k.digest().to_hex(); })
+      .def("serialize", [](const CacheKey& k) { return py::bytes(k.serialize()); })
+      .def_static("deserialize", [](py::bytes b) { return unwrap(CacheKey::deserialize(std::string(b))); })
+      .def("debug_dump", &CacheKey::debug_dump)
+      .def_property_readonly("device", &CacheKey::device)
+      .def("__eq__", [](const CacheKey& a, const CacheKey& b) { return a == b; });
+
+  py::class_<Cache>(m, "Cache")
+      .def_static("open", [](const CacheConfig& c) {
+        Result<std::unique_ptr<Cache>> r;
+        {
+          py::gil_scoped_release release;
+          r = Cache::open(c);
+        }
+        return unwrap(std::move(r));
+      })
+      .def_property_readonly("config", &Cache::config)
+      .def("put_blob", [](Cache& c, py::bytes data) {
+        std::string copy(data);
+        Result<ObjectInfo> r;
+        {
+          py::gil_scoped_release release;
+          r = c.put_blob(copy);
+        }
+        return unwrap(std::move(r)).digest.to_hex();
+      })
+      .def("put_file", [](Cache& c, const std::string& path) {
+        Result<ObjectInfo> r;
+        {
+          py::gil_scoped_release release;
+          r = c.put_blob_file(path);
+        }
+        return unwrap(std::move(r)).digest.to_hex();
+      })
+      .def("get_blob", [](Cache& c, const std::string& hex) -> py::object {
+        const Digest d = parse_digest(hex);
+        Result<std::optional<std::string>> r;
+        {
+          py::gil_scoped_release release;
+          r = c.get_blob(d);
+        }
+        auto v = unwrap(std::move(r));
+        if (!v) return py::none();
+        return py::bytes(*v);
+      })
+      .def("put_entry", [](Cache& c, const CacheKey& key, const std::map<std::string, py::bytes>& files) {
+        std::vector<EntryFile> copy;
+        for (const auto& [name, data] : files) copy.push_back(EntryFile{name, std::string(data)});
+        Result<Digest> r;
+        {
+          py::gil_scoped_release release;
+          r = c.put_entry(key, copy);
+        }
+        return unwrap(std::move(r)).to_hex();
+      })
+      .def("get_entry", [](Cache& c, const CacheKey& key) -> py::object {
+        std::optional<std::map<std::string, std::string>> files;
+        Error err;
+        bool failed = false;
+        {
+          py::gil_scoped_release release;
+          auto e = c.get_entry(key);
+          if (!e) {
+            failed = true;
+            err = e.error();
+          } else if (*e) {
+            files.emplace();
+            for (const auto& f : (*e)->files) {
+              auto data = c.read_entry_file(**e, f.name);
+              if (!data) {
+                failed = true;
+                err = data.error();
+                break;
+              }
+              if (!*data) {  // evicted meanwhile: the whole entry is a miss
+                files.reset();
+                break;
+              }
+              (*files)[f.name] = std::move(**data);
+            }
+          }
+        }
+        if (failed) unwrap(Result<void>(std::unexpected(err)));
+        if (!files) return py::none();
+        py::dict out;
+        for (const auto& [name, data] : *files) out[py::str(name)] = py::bytes(data);
+        return out;
+      })
+      .def("remove", [](Cache& c, const std::string& hex) { return unwrap(c.remove(parse_digest(hex))); })
+      .def("gc", [](Cache& c, std::optional<std::uint64_t> max_size) {
+        Result<GcReport> r;
+        {
+          py::gil_scoped_release release;
+          r = c.gc(max_size);
+        }
+        const auto g = unwrap(std::move(r));
+        py::dict d;
+        d["evicted_entries"] = g.evicted_entries;
+        d["evicted_bytes"] = g.evicted_bytes;
+        d["size_before"] = g.stored_before;
+        d["size_after"] = g.stored_after;
+        d["temp_files_removed"] = g.temp_files_removed;
+        return d;
+      }, py::arg("max_size") = py::none())
+      .def("verify", [](Cache& c, bool repair) {
+        Result<VerifyReport> r;
+        {
+          py::gil_scoped_release release;
+          r = c.verify(repair);
+        }
+        const auto v = unwrap(std::move(r));
+        py::dict d;
+        d["objects_checked"] = v.objects_checked;
+        d["corrupt"] = v.corrupt;
+        d["missing"] = v.missing;
+        d["entries_dropped"] = v.entries_dropped;
+        d["orphans"] = v.orphans;
+        d["orphans_removed"] = v.orphans_removed;
+        d["index_rebuilt"] = v.index_rebuilt;
+        return d;
+      }, py::arg("repair") = false)
+      .def("stats", [](Cache& c) {
+        Result<Stats> r;
+        {
+          py::gil_scoped_release release;
+          r = c.stats();
+        }
+        return stats_dict(unwrap(std::move(r)));
+      })
+      .def("flush", [](Cache& c) { unwrap(c.flush()); })
+      .def("check_frameworks", [](Cache& c, const DeviceClass& p) {
+        Result<FrameworkReport> r;
+        {
+          py::gil_scoped_release release;
+          r = c.check_frameworks(p);
+        }
+        return framework_dict(unwrap(std::move(r)));
+      })
+      .def("sync_frameworks", [](Cache& c, const DeviceClass& p, const std::vector<std::string>& opened) {
+        Result<FrameworkReport> r;
+        {
+          py::gil_scoped_release release;
+          r = c.sync_frameworks(p, opened);
+        }
+        return framework_dict(unwrap(std::move(r)));
+      }, py::arg("partition"), py::arg("opened") = std::vector<std::string>{});
+
+  py::class_<FrameworkSession>(m, "FrameworkSession")
+      .def(py::init<Cache&, DeviceClass>(), py::keep_alive<1, 2>())
+      .def("begin", &FrameworkSession::begin)
+      .def("end", &FrameworkSession::end);
+
+  m.def("framework_dirs", [](const std::string& root, const DeviceClass& p) {
+    py::dict d;
+    for (const auto& dir : framework_dirs(root, p)) d[py::str(dir.env_var)] = dir.path;
+    return d;
+  });
+}

@@ -1,0 +1,109 @@
+"""The Python package built by `pip install .`: API, errors, init() hooks."""
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+
+import pytest
+
+mc = pytest.importorskip("mithril_cache")
+
+
+def test_blobs_and_entries_round_trip(tmp_path):
+    cache = mc.open_cache(root=tmp_path / "root")
+    d = cache.put_blob(b"payload")
+    assert d == mc._core.blake3_hex(b"payload")
+    assert cache.get_blob(d) == b"payload"
+    assert cache.get_blob("0" * 64) is None
+    key = mc.CacheKey("graph", [mc.InputSpec([8, -1], "float32")], mc.DeviceClass.cpu("AVX2"), "torch-2.13.0")
+    cache.put_entry(key, {"kernel.so": b"\x7fELF...", "wrapper.py": b"print(1)"})
+    assert cache.get_entry(key) == {"kernel.so": b"\x7fELF...", "wrapper.py": b"print(1)"}
+    other = mc.CacheKey("graph", [mc.InputSpec([8, -1], "float32")], mc.DeviceClass.cpu("AVX512"), "torch-2.13.0")
+    assert cache.get_entry(other) is None
+    s = cache.stats()
+    assert s["entries"] == 2 and s["counters"]["hits"] == 2 and s["counters"]["misses"] == 2
+
+
+def test_errors_are_typed_exceptions_with_clear_messages(tmp_path):
+    with pytest.raises(mc.InvalidArgumentError, match="invalid size '12Q'"):
+        mc.load_config(root=tmp_path, max_size="12Q")
+    with pytest.raises(ValueError):  # InvalidArgumentError is a ValueError too
+        mc.load_config(root=tmp_path, compression_level=99)
+    cache = mc.open_cache(root=tmp_path / "r")
+    with pytest.raises(mc.InvalidArgumentError, match="unsafe entry file name"):
+        cache.put_entry(mc.CacheKey("g"), {"../escape": b""})
+    with pytest.raises(ValueError, match="not a digest"):
+        cache.get_blob("xyz")
+    with pytest.raises(mc.CacheIOError):
+        cache.put_file(str(tmp_path / "missing"))
+
+
+def test_key_digest_matches_the_cli(tmp_path):
+    key = mc.CacheKey("g", [mc.InputSpec([8, -1], "float32")], mc.DeviceClass.parse("cpu-AVX2"))
+    out = subprocess.run(["mithril", "key", "--graph", "g", "--input", "8x?:float32", "--device", "cpu-AVX2"],
+                         capture_output=True, check=True).stdout.decode().strip()
+    assert key.digest() == out
+    assert mc.CacheKey.deserialize(key.serialize()) == key
+    assert "input[0].shape [8, ?]" in key.debug_dump()
+
+
+def test_threads_share_a_cache_with_the_gil_released(tmp_path):
+    cache = mc.open_cache(root=tmp_path / "root")
+    errors = []
+
+    def work(t):
+        try:
+            for i in range(50):
+                d = cache.put_blob(os.urandom(4096))
+                assert cache.get_blob(d) is not None
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert cache.stats()["entries"] == 200
+
+
+def run_python(code, env):
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, env=env, timeout=120)
+
+
+def test_init_points_frameworks_into_the_root(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MITHRIL_", "TORCHINDUCTOR_", "TRITON_"))}
+    p = run_python(f"""
+        import os, mithril_cache
+        mgr = mithril_cache.init(root={str(tmp_path / 'root')!r}, max_size="1G")
+        print(os.environ["TORCHINDUCTOR_CACHE_DIR"])
+        print(os.environ["TRITON_CACHE_DIR"])
+        d = os.environ["TORCHINDUCTOR_CACHE_DIR"]
+        os.makedirs(d + "/fxgraph/ab/fabc", exist_ok=True)
+        open(d + "/fxgraph/ab/fabc/entry", "w").write("graph")
+    """, env)
+    assert p.returncode == 0, p.stderr.decode()
+    lines = p.stdout.decode().split()
+    part = str(mc.DeviceClass.detect())
+    assert lines[0] == str(tmp_path / "root" / "fw" / part / "inductor")
+    assert lines[1] == str(tmp_path / "root" / "fw" / part / "triton")
+    s = mc.stats(root=tmp_path / "root")
+    assert s["framework_entries"] == 1, "recorded at exit"
+
+
+def test_init_respects_a_variable_the_user_set(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MITHRIL_", "TRITON_"))}
+    env["TORCHINDUCTOR_CACHE_DIR"] = str(tmp_path / "mine")
+    p = run_python(f"""
+        import os, mithril_cache
+        mgr = mithril_cache.init(root={str(tmp_path / 'root')!r})
+        print(os.environ["TORCHINDUCTOR_CACHE_DIR"])
+        print(sorted(mgr.managed))
+    """, env)
+    assert p.returncode == 0, p.stderr.decode()
+    out = p.stdout.decode().splitlines()
+    assert out[0] == str(tmp_path / "mine")
+    assert out[1] == "['TRITON_CACHE_DIR']"
+    assert "leaving it alone" in p.stderr.decode()
