@@ -51,20 +51,19 @@ std::string flatten(const std::string& rel) {
   return out;
 }
 
-}  // namespace
-
-// Moves the files of a framework entry into quarantine and forgets it. TXN.
-namespace {
-Result<std::uint64_t> quarantine_fw_entry_txn(Cache::Impl& impl, const std::string& name) {
-  MITHRIL_ASSIGN(const auto files, impl.index->fw_remove_entry(name));
+// Moves one file into quarantine/fw (flattened name + timestamp).
+Result<void> quarantine_fw_file(Cache::Impl& impl, const std::string& rel_to_root) {
   const std::string qdir = impl.config.root + "/quarantine/fw";
   MITHRIL_TRY(make_dirs(impl.env, qdir));
+  return impl.env.rename(impl.config.root + "/" + rel_to_root,
+                         qdir + "/" + flatten(rel_to_root) + "." + std::to_string(impl.env.now_ns()));
+}
+
+// Moves the files of a framework entry into quarantine and forgets it. TXN.
+Result<std::uint64_t> quarantine_fw_entry_txn(Cache::Impl& impl, const std::string& name) {
+  MITHRIL_ASSIGN(const auto files, impl.index->fw_remove_entry(name));
   std::uint64_t moved = 0;
-  for (const auto& f : files) {
-    auto r = impl.env.rename(impl.config.root + "/" + f.path,
-                             qdir + "/" + flatten(f.path) + "." + std::to_string(impl.env.now_ns()));
-    moved += r ? 1 : 0;
-  }
+  for (const auto& f : files) moved += quarantine_fw_file(impl, f.path) ? 1 : 0;
   return moved;
 }
 }  // namespace
@@ -75,20 +74,28 @@ Result<FrameworkReport> Cache::check_frameworks(const DeviceClass& partition) {
   FrameworkReport report;
   const std::string prefix = std::string(kFwPrefix) + partition.to_string() + "/";
   MITHRIL_TRY(impl.in_write_txn([&]() -> Result<void> {
+    // One walk gives size and mtime of every file on disk.
+    std::map<std::string, Found> on_disk;
+    std::vector<std::pair<const FrameworkDir*, Found>> unrecorded_so;
+    const auto dirs = framework_dirs(impl.config.root, partition);
+    for (const auto& dir : dirs) {
+      std::vector<Found> found;
+      MITHRIL_TRY(walk(impl.env, impl.config.root, dir.path, &found));
+      for (auto& f : found) on_disk.emplace(f.rel_to_root, f);
+    }
     MITHRIL_ASSIGN(const auto recorded, impl.index->fw_files());
     std::map<std::string, bool> bad;  // entry -> corrupt (true) or incomplete (false)
     std::set<std::string> known_paths;
     for (const auto& f : recorded) {
       if (!f.path.starts_with(prefix)) continue;
       known_paths.insert(f.path);
-      const std::string abs = impl.config.root + "/" + f.path;
-      MITHRIL_ASSIGN(const auto st, impl.env.stat(abs));
-      if (!st) {
+      auto it = on_disk.find(f.path);
+      if (it == on_disk.end()) {
         bad.emplace(f.entry, false);
         continue;
       }
-      if (st->size == f.size && st->mtime_ns == f.mtime_ns) continue;
-      auto d = detail::hash_file(impl.env, abs);
+      if (it->second.size == f.size && it->second.mtime_ns == f.mtime_ns) continue;
+      auto d = detail::hash_file(impl.env, impl.config.root + "/" + f.path);
       ++report.files_hashed;
       if (!d || *d != f.digest) bad[f.entry] = true;
     }
@@ -100,13 +107,12 @@ Result<FrameworkReport> Cache::check_frameworks(const DeviceClass& partition) {
     }
     // Unrecorded shared objects: a linker killed mid-write leaves a partial
     // .so at its final name, which torch would load and crash on.
-    for (const auto& dir : framework_dirs(impl.config.root, partition)) {
-      std::vector<Found> found;
-      MITHRIL_TRY(walk(impl.env, impl.config.root, dir.path, &found));
-      for (const auto& f : found) {
+    for (const auto& dir : dirs) {
+      const std::string dir_rel = dir.path.substr(impl.config.root.size() + 1) + "/";
+      for (auto it = on_disk.lower_bound(dir_rel); it != on_disk.end() && it->first.starts_with(dir_rel); ++it) {
+        const Found& f = it->second;
         if (known_paths.count(f.rel_to_root) || !f.rel_to_root.ends_with(".so")) continue;
-        const std::string rel = f.rel_to_root.substr(dir.path.size() - impl.config.root.size());
-        const auto entry = framework_entry_of(dir.framework, rel);
+        const auto entry = framework_entry_of(dir.framework, f.rel_to_root.substr(dir_rel.size()));
         if (entry.name.empty()) continue;
         MITHRIL_ASSIGN(const auto head, detail::read_prefix(impl.env, impl.config.root + "/" + f.rel_to_root, 64));
         if (head && elf_looks_complete(*head, f.size)) continue;
@@ -115,16 +121,9 @@ Result<FrameworkReport> Cache::check_frameworks(const DeviceClass& partition) {
           ++report.skipped_busy;  // being linked right now
           continue;
         }
-        auto moved = impl.env.rename(impl.config.root + "/" + f.rel_to_root, impl.config.root + "/quarantine/fw/" +
-                                                                                 flatten(f.rel_to_root) + "." +
-                                                                                 std::to_string(impl.env.now_ns()));
+        auto moved = quarantine_fw_file(impl, f.rel_to_root);
         if (fd >= 0) (void)impl.env.close(fd);
-        if (!moved) {
-          MITHRIL_TRY(make_dirs(impl.env, impl.config.root + "/quarantine/fw"));
-          MITHRIL_TRY(impl.env.rename(impl.config.root + "/" + f.rel_to_root,
-                                      impl.config.root + "/quarantine/fw/" + flatten(f.rel_to_root) + "." +
-                                          std::to_string(impl.env.now_ns())));
-        }
+        MITHRIL_TRY(moved);
         ++report.quarantined_files;
         ++report.quarantined_entries;
         impl.count(Counter::kCorruptions);
