@@ -33,3 +33,8 @@ if ! "$PYTHON" -c "import torch" >/dev/null 2>&1; then
   echo "install_deps: pip install torch==2.13.0 (CPU)"
   "$PYTHON" -m pip install -q torch==2.13.0
 fi
+# Triton's real cache classes for the plug-in tests (it imports without a GPU).
+if ! "$PYTHON" -c "import triton" >/dev/null 2>&1; then
+  echo "install_deps: pip install triton==3.9.0"
+  "$PYTHON" -m pip install -q triton==3.9.0
+fi

@@ -48,6 +48,9 @@ EntryOfFile inductor_entry(const std::vector<std::string>& p) {
 // Triton: <hash>/<files> with a __grp__<name>.json group file per kernel.
 EntryOfFile triton_entry(const std::vector<std::string>& p) {
   if (p.empty() || is_temp_name(p.back())) return {};
+  for (const auto& part : p) {
+    if (part.starts_with("tmp.")) return {};  // FileCacheManager's tmp.pid_<pid>_<uuid>/ staging dirs
+  }
   return {p[0], "triton-kernel"};
 }
 

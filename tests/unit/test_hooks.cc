@@ -30,6 +30,7 @@ TEST(FrameworkLayout, InductorFilesGroupIntoEntries) {
   EXPECT_EQ(e("2t/.c2ti2t.py.1234.5678.tmp").name, "");
   EXPECT_EQ(e("../escape").name, "");
   EXPECT_EQ(framework_entry_of("triton", "HASH123/__grp__k.json").name, "HASH123");
+  EXPECT_EQ(framework_entry_of("triton", "HASH123/tmp.pid_7_abc/k.cubin").name, "");
   EXPECT_EQ(framework_entry_of("vllm", "model/x.bin").name, "model");
 }
 
