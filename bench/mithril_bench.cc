@@ -258,16 +258,25 @@ void bench_framework_bookkeeping(const std::string& dir, int entries) {
     bare_write(d + "/entry", random_bytes(1024, static_cast<std::uint64_t>(i)));
   }
   auto t0 = Clock::now();
-  must(cache->sync_frameworks(part, {}), "sync");
+  must(cache->sync_frameworks(part), "sync");
   const double first_s = seconds_since(t0);
-  std::vector<double> check_ms, sync_ms;
+  std::vector<double> check_ms, sync_ms, rescan_ms;
+  // A warm run as `mithril run` sees it: the watcher reports 100 entries
+  // opened (hits) and nothing written.
+  FrameworkActivity warm{{}, {}, true};
+  for (const auto& e : std::filesystem::recursive_directory_iterator(ind)) {
+    if (e.is_regular_file() && warm.opened.size() < 100) warm.opened.push_back(e.path().string());
+  }
   for (int r = 0; r < 5; ++r) {
     t0 = Clock::now();
     must(cache->check_frameworks(part), "check");
     check_ms.push_back(seconds_since(t0) * 1e3);
     t0 = Clock::now();
-    must(cache->sync_frameworks(part, {}), "sync");
+    must(cache->sync_frameworks(part, warm), "sync");
     sync_ms.push_back(seconds_since(t0) * 1e3);
+    t0 = Clock::now();
+    must(cache->sync_frameworks(part, {}), "rescan");
+    rescan_ms.push_back(seconds_since(t0) * 1e3);
   }
   // Baseline: stat-ing the same files (what any integrity check must do).
   std::vector<std::string> paths;
@@ -284,8 +293,9 @@ void bench_framework_bookkeeping(const std::string& dir, int entries) {
   char name[64];
   std::snprintf(name, sizeof name, "run bookkeeping, %d entries", entries);
   row(name, "ms", total, "stat of every file", stat_ms, total / stat_ms, "< 50 ms");
-  std::printf("\n  first sync (hashing %d new files) took %.2f s; check %.1f ms + sync %.1f ms per warm run\n",
-              entries, first_s, median(check_ms), median(sync_ms));
+  std::printf("\n  first sync (hashing %d new files) took %.2f s; per warm run: check %.1f ms + sync %.1f ms"
+              " (a full rescan, used when no watcher ran, takes %.1f ms)\n",
+              entries, first_s, median(check_ms), median(sync_ms), median(rescan_ms));
 }
 
 }  // namespace

@@ -99,14 +99,20 @@ int run_with_hooks(const CacheConfig& config_in, const std::vector<std::string>&
   FileWatcher watcher;
   const bool watching = managed && watcher.start(watched);
   const int rc = spawn_and_wait(command);
-  const auto opened = watching ? watcher.stop() : std::set<std::string>{};
+  FrameworkActivity activity;  // without a watcher: changes unknown, full rescan
+  if (watching) {
+    auto seen = watcher.stop();
+    activity.opened.assign(seen.opened.begin(), seen.opened.end());
+    activity.changed.assign(seen.changed.begin(), seen.changed.end());
+    activity.changes_known = seen.complete;
+  }
   if (!managed) return rc;
   auto cache = Cache::open(config);
   if (!cache) {
     warn("cache unavailable after the run: " + cache.error().to_string());
     return rc;
   }
-  auto synced = (*cache)->sync_frameworks(partition, std::vector<std::string>(opened.begin(), opened.end()));
+  auto synced = (*cache)->sync_frameworks(partition, activity);
   if (!synced) {
     warn("recording the run failed: " + synced.error().to_string());
     return rc;

@@ -72,6 +72,13 @@ struct FrameworkReport {
   std::uint64_t skipped_busy = 0;         // a framework process held the entry's lock
 };
 
+// What a framework run did to its cache directories, as observed (inotify).
+struct FrameworkActivity {
+  std::vector<std::string> opened;   // absolute paths of files opened
+  std::vector<std::string> changed;  // absolute paths created, written, renamed or deleted
+  bool changes_known = false;        // false: unknown, so rescan every directory
+};
+
 class Cache {
  public:
   // Opens (creating if needed) the root `config.root`. Rebuilds the index by
@@ -119,10 +126,12 @@ class Cache {
   // mid-write) are quarantined too, unless the framework holds their lock.
   Result<FrameworkReport> check_frameworks(const DeviceClass& partition);
   // After a framework ran: records new and changed entries (hashing their
-  // files), forgets vanished ones, and marks entries containing any of
-  // `opened` (absolute paths the run opened) as used now. Then enforces the
-  // size budget over objects and framework entries together.
-  Result<FrameworkReport> sync_frameworks(const DeviceClass& partition, const std::vector<std::string>& opened);
+  // files), forgets vanished ones, and marks entries containing any opened
+  // file as used now. With `activity.changes_known`, only entries holding a
+  // changed file are re-read (cost O(changes)); otherwise every directory is
+  // rescanned. Then enforces the size budget over objects and framework
+  // entries together.
+  Result<FrameworkReport> sync_frameworks(const DeviceClass& partition, const FrameworkActivity& activity = {});
 
   Result<Stats> stats();
   // Entries, most recently used first, at most `limit`.

@@ -108,9 +108,15 @@ class FrameworkSession {
     FrameworkReport r;
     {
       py::gil_scoped_release release;
-      const auto opened = m_watching ? m_watcher.stop() : std::set<std::string>{};
+      FrameworkActivity activity;
+      if (m_watching) {
+        auto seen = m_watcher.stop();
+        activity.opened.assign(seen.opened.begin(), seen.opened.end());
+        activity.changed.assign(seen.changed.begin(), seen.changed.end());
+        activity.changes_known = seen.complete;
+      }
       m_watching = false;
-      auto synced = m_cache.sync_frameworks(m_partition, {opened.begin(), opened.end()});
+      auto synced = m_cache.sync_frameworks(m_partition, activity);
       py::gil_scoped_acquire acquire;
       r = unwrap(std::move(synced));
     }
@@ -323,14 +329,16 @@ PYBIND11_MODULE(_core, m) {
         }
         return framework_dict(unwrap(std::move(r)));
       })
-      .def("sync_frameworks", [](Cache& c, const DeviceClass& p, const std::vector<std::string>& opened) {
+      .def("sync_frameworks", [](Cache& c, const DeviceClass& p, const std::vector<std::string>& opened,
+                                 std::optional<std::vector<std::string>> changed) {
+        FrameworkActivity activity{opened, changed.value_or(std::vector<std::string>{}), changed.has_value()};
         Result<FrameworkReport> r;
         {
           py::gil_scoped_release release;
-          r = c.sync_frameworks(p, opened);
+          r = c.sync_frameworks(p, activity);
         }
         return framework_dict(unwrap(std::move(r)));
-      }, py::arg("partition"), py::arg("opened") = std::vector<std::string>{});
+      }, py::arg("partition"), py::arg("opened") = std::vector<std::string>{}, py::arg("changed") = py::none());
 
   py::class_<FrameworkSession>(m, "FrameworkSession")
       .def(py::init<Cache&, DeviceClass>(), py::keep_alive<1, 2>())

@@ -2,6 +2,7 @@
 // after it, and eviction of whole framework entries.
 #include <map>
 #include <set>
+#include <unordered_set>
 
 #include <mithril/hooks.h>
 
@@ -68,66 +69,250 @@ Result<std::uint64_t> quarantine_fw_entry_txn(Cache::Impl& impl, const std::stri
 }
 }  // namespace
 
+namespace {
+
+// Files currently on disk that belong to entry `rel_name` of `dir`.
+Result<std::vector<Found>> entry_files_on_disk(Env& env, const std::string& root, const FrameworkDir& dir,
+                                               const std::string& rel_name) {
+  std::vector<Found> found;
+  const std::string path = dir.path + "/" + rel_name;
+  MITHRIL_ASSIGN(const auto st, env.stat(path));
+  const std::size_t cut = dir.path.size() + 1;
+  if (st && st->is_dir()) {
+    MITHRIL_TRY(walk(env, root, path, &found));
+  } else {
+    // A code module: siblings sharing the stem, e.g. ab/cabc.main.cpp + .main.so.
+    const std::string parent = path.substr(0, path.find_last_of('/'));
+    MITHRIL_ASSIGN(const auto children, env.list_dir(parent));
+    for (const auto& c : children) {
+      if (c.is_dir) continue;
+      MITHRIL_ASSIGN(const auto cst, env.stat(parent + "/" + c.name));
+      if (cst && cst->is_regular()) {
+        found.push_back(Found{(parent + "/" + c.name).substr(root.size() + 1), cst->size, cst->mtime_ns});
+      }
+    }
+  }
+  std::vector<Found> mine;
+  for (auto& f : found) {
+    const std::string abs = root + "/" + f.rel_to_root;
+    if (framework_entry_of(dir.framework, abs.substr(cut)).name == rel_name) mine.push_back(std::move(f));
+  }
+  return mine;
+}
+
+// Brings the record of one entry up to date with `files` (what is on disk).
+// TXN. `recorded` are the entry's files as last recorded.
+Result<void> record_entry_txn(Cache::Impl& impl, const FrameworkDir& dir, const std::string& rel_name,
+                              const std::string& kind, const std::vector<Found>& files,
+                              const std::vector<FwFile>& recorded, bool used, std::int64_t now,
+                              FrameworkReport* report) {
+  const std::string name = dir.path.substr(impl.config.root.size() + 4) + "/" + rel_name;  // strip "<root>/fw/"
+  if (files.empty()) {
+    if (!recorded.empty()) {
+      MITHRIL_TRY(impl.index->fw_remove_entry(name));
+      ++report->removed_entries;
+    }
+    return {};
+  }
+  std::map<std::string, const FwFile*> known;
+  for (const auto& f : recorded) known.emplace(f.path, &f);
+  bool changed = known.size() != files.size();
+  for (const auto& f : files) {
+    auto it = known.find(f.rel_to_root);
+    changed = changed || it == known.end() || it->second->size != f.size || it->second->mtime_ns != f.mtime_ns;
+  }
+  report->accessed_entries += used ? 1 : 0;
+  if (!changed) {
+    if (used) MITHRIL_TRY(impl.index->fw_touch(name, now));
+    return {};
+  }
+  MITHRIL_ASSIGN(const int fd, lock_entry(impl.env, dir.path, rel_name, kind));
+  if (fd == -1) {
+    ++report->skipped_busy;  // torch is still writing it: record it next time
+    return {};
+  }
+  std::vector<FwFile> out;
+  for (const auto& f : files) {
+    auto it = known.find(f.rel_to_root);
+    FwFile rec{f.rel_to_root, f.size, f.mtime_ns, Digest(), name};
+    if (it != known.end() && it->second->size == f.size && it->second->mtime_ns == f.mtime_ns) {
+      rec.digest = it->second->digest;
+    } else {
+      auto d = detail::hash_file(impl.env, impl.config.root + "/" + f.rel_to_root);
+      if (!d) continue;  // vanished meanwhile
+      rec.digest = *d;
+      ++report->files_hashed;
+    }
+    out.push_back(std::move(rec));
+  }
+  if (fd >= 0) (void)impl.env.close(fd);
+  (recorded.empty() ? report->new_entries : report->updated_entries) += 1;
+  return impl.index->fw_put_entry(name, kind, out, now, used);
+}
+
+// The entries (by framework dir) that contain any of `paths`.
+std::map<const FrameworkDir*, std::map<std::string, std::string>> entries_of(
+    const std::vector<FrameworkDir>& dirs, const std::vector<std::string>& paths) {
+  std::map<const FrameworkDir*, std::map<std::string, std::string>> out;  // dir -> name -> kind
+  for (const auto& path : paths) {
+    for (const auto& dir : dirs) {
+      if (!path.starts_with(dir.path + "/")) continue;
+      const auto e = framework_entry_of(dir.framework, path.substr(dir.path.size() + 1));
+      if (!e.name.empty()) out[&dir][e.name] = e.kind;
+    }
+  }
+  return out;
+}
+
+// Full rescan: every file of every framework directory.
+Result<void> sync_all_txn(Cache::Impl& impl, const DeviceClass& partition, const FrameworkActivity& activity,
+                          std::int64_t now, FrameworkReport* report) {
+  const auto dirs = framework_dirs(impl.config.root, partition);
+  MITHRIL_ASSIGN(const auto recorded, impl.index->fw_files());
+  std::map<std::string, std::vector<FwFile>> recorded_by_entry;
+  const std::string prefix = std::string(kFwPrefix) + partition.to_string() + "/";
+  for (const auto& f : recorded) {
+    if (f.path.starts_with(prefix)) recorded_by_entry[f.entry].push_back(f);
+  }
+  const auto used = entries_of(dirs, activity.opened);
+  std::set<std::string> seen;
+  for (const auto& dir : dirs) {
+    std::vector<Found> found;
+    MITHRIL_TRY(walk(impl.env, impl.config.root, dir.path, &found));
+    const std::size_t cut = dir.path.size() - impl.config.root.size();
+    std::map<std::string, std::pair<std::string, std::vector<Found>>> groups;  // entry -> kind, files
+    for (const auto& f : found) {
+      const auto e = framework_entry_of(dir.framework, f.rel_to_root.substr(cut));
+      if (e.name.empty()) continue;
+      auto& g = groups[e.name];
+      g.first = e.kind;
+      g.second.push_back(f);
+    }
+    const auto used_here = used.count(&dir) ? used.at(&dir) : std::map<std::string, std::string>{};
+    for (const auto& [rel_name, group] : groups) {
+      const std::string name = dir.path.substr(impl.config.root.size() + 4) + "/" + rel_name;
+      seen.insert(name);
+      const auto rec = recorded_by_entry.find(name);
+      MITHRIL_TRY(record_entry_txn(impl, dir, rel_name, group.first, group.second,
+                                   rec == recorded_by_entry.end() ? std::vector<FwFile>{} : rec->second,
+                                   used_here.count(rel_name) > 0, now, report));
+    }
+  }
+  for (const auto& [name, files] : recorded_by_entry) {
+    if (seen.count(name)) continue;
+    MITHRIL_TRY(impl.index->fw_remove_entry(name));
+    ++report->removed_entries;
+  }
+  return {};
+}
+
+// Incremental: only the entries holding a changed or opened file.
+Result<void> sync_changes_txn(Cache::Impl& impl, const DeviceClass& partition, const FrameworkActivity& activity,
+                              std::int64_t now, FrameworkReport* report) {
+  const auto dirs = framework_dirs(impl.config.root, partition);
+  const auto changed = entries_of(dirs, activity.changed);
+  const auto used = entries_of(dirs, activity.opened);
+  for (const auto& dir : dirs) {
+    const auto changed_here = changed.count(&dir) ? changed.at(&dir) : std::map<std::string, std::string>{};
+    const auto used_here = used.count(&dir) ? used.at(&dir) : std::map<std::string, std::string>{};
+    for (const auto& [rel_name, kind] : changed_here) {
+      const std::string name = dir.path.substr(impl.config.root.size() + 4) + "/" + rel_name;
+      MITHRIL_ASSIGN(const auto files, entry_files_on_disk(impl.env, impl.config.root, dir, rel_name));
+      MITHRIL_ASSIGN(const auto recorded, impl.index->fw_entry_files(name));
+      MITHRIL_TRY(record_entry_txn(impl, dir, rel_name, kind, files, recorded, used_here.count(rel_name) > 0, now,
+                                   report));
+    }
+    for (const auto& [rel_name, kind] : used_here) {
+      if (changed_here.count(rel_name)) continue;
+      const std::string name = dir.path.substr(impl.config.root.size() + 4) + "/" + rel_name;
+      ++report->accessed_entries;
+      MITHRIL_TRY(impl.index->fw_touch(name, now));
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
 Result<FrameworkReport> Cache::check_frameworks(const DeviceClass& partition) {
   std::lock_guard lock(m_impl->mu);
   Impl& impl = *m_impl;
   FrameworkReport report;
   const std::string prefix = std::string(kFwPrefix) + partition.to_string() + "/";
-  MITHRIL_TRY(impl.in_write_txn([&]() -> Result<void> {
-    // One walk gives size and mtime of every file on disk.
-    std::map<std::string, Found> on_disk;
-    std::vector<std::pair<const FrameworkDir*, Found>> unrecorded_so;
-    const auto dirs = framework_dirs(impl.config.root, partition);
-    for (const auto& dir : dirs) {
-      std::vector<Found> found;
-      MITHRIL_TRY(walk(impl.env, impl.config.root, dir.path, &found));
-      for (auto& f : found) on_disk.emplace(f.rel_to_root, f);
+  // 1. Every recorded file: same size and mtime, else the same digest. This
+  //    pass only reads; the write lock is taken only if something is wrong.
+  MITHRIL_ASSIGN(const auto recorded, impl.index->fw_files());
+  std::map<std::string, bool> bad;  // entry -> corrupt (true) or incomplete (false)
+  std::unordered_set<std::string> known_paths;
+  known_paths.reserve(recorded.size());
+  std::string abs = impl.config.root + "/";
+  const std::size_t base = abs.size();
+  for (const auto& f : recorded) {
+    if (!f.path.starts_with(prefix)) continue;
+    known_paths.insert(f.path);
+    abs.resize(base);
+    abs += f.path;
+    MITHRIL_ASSIGN(const auto st, impl.env.stat(abs));
+    if (!st) {
+      bad.emplace(f.entry, false);
+      continue;
     }
-    MITHRIL_ASSIGN(const auto recorded, impl.index->fw_files());
-    std::map<std::string, bool> bad;  // entry -> corrupt (true) or incomplete (false)
-    std::set<std::string> known_paths;
-    for (const auto& f : recorded) {
-      if (!f.path.starts_with(prefix)) continue;
-      known_paths.insert(f.path);
-      auto it = on_disk.find(f.path);
-      if (it == on_disk.end()) {
-        bad.emplace(f.entry, false);
-        continue;
+    if (st->size == f.size && st->mtime_ns == f.mtime_ns) continue;
+    auto d = detail::hash_file(impl.env, abs);
+    ++report.files_hashed;
+    if (!d || *d != f.digest) bad[f.entry] = true;
+  }
+  // 2. Unrecorded shared objects: a linker killed mid-write leaves a partial
+  //    .so at its final name, which torch would load and crash on. Shared
+  //    objects live one level down (Inductor's <2ch>/, Triton's <key>/), so
+  //    only those directories are listed, not every FX entry directory.
+  struct Suspect {
+    std::string rel_to_root;
+    const FrameworkDir* dir;
+    EntryOfFile entry;
+  };
+  std::vector<Suspect> suspects;
+  const auto dirs = framework_dirs(impl.config.root, partition);
+  for (const auto& dir : dirs) {
+    MITHRIL_ASSIGN(const auto top, impl.env.list_dir(dir.path));
+    for (const auto& sub : top) {
+      if (!sub.is_dir || sub.name == "fxgraph" || sub.name == "aotautograd" || sub.name == "locks") continue;
+      const std::string sub_path = dir.path + "/" + sub.name;
+      MITHRIL_ASSIGN(const auto files, impl.env.list_dir(sub_path));
+      for (const auto& file : files) {
+        if (file.is_dir || !file.name.ends_with(".so")) continue;
+        const std::string rel_to_root = (sub_path + "/" + file.name).substr(base);
+        if (known_paths.count(rel_to_root)) continue;
+        const auto entry = framework_entry_of(dir.framework, sub.name + "/" + file.name);
+        if (entry.name.empty()) continue;
+        MITHRIL_ASSIGN(const auto st, impl.env.stat(sub_path + "/" + file.name));
+        if (!st) continue;
+        MITHRIL_ASSIGN(const auto head, detail::read_prefix(impl.env, sub_path + "/" + file.name, 64));
+        if (head && elf_looks_complete(*head, st->size)) continue;
+        suspects.push_back(Suspect{rel_to_root, &dir, entry});
       }
-      if (it->second.size == f.size && it->second.mtime_ns == f.mtime_ns) continue;
-      auto d = detail::hash_file(impl.env, impl.config.root + "/" + f.path);
-      ++report.files_hashed;
-      if (!d || *d != f.digest) bad[f.entry] = true;
     }
+  }
+  if (bad.empty() && suspects.empty()) return report;
+  MITHRIL_TRY(impl.in_write_txn([&]() -> Result<void> {
     for (const auto& [entry, corrupt] : bad) {
       MITHRIL_ASSIGN(const std::uint64_t moved, quarantine_fw_entry_txn(impl, entry));
       report.quarantined_files += moved;
       ++report.quarantined_entries;
       if (corrupt) impl.count(Counter::kCorruptions);
     }
-    // Unrecorded shared objects: a linker killed mid-write leaves a partial
-    // .so at its final name, which torch would load and crash on.
-    for (const auto& dir : dirs) {
-      const std::string dir_rel = dir.path.substr(impl.config.root.size() + 1) + "/";
-      for (auto it = on_disk.lower_bound(dir_rel); it != on_disk.end() && it->first.starts_with(dir_rel); ++it) {
-        const Found& f = it->second;
-        if (known_paths.count(f.rel_to_root) || !f.rel_to_root.ends_with(".so")) continue;
-        const auto entry = framework_entry_of(dir.framework, f.rel_to_root.substr(dir_rel.size()));
-        if (entry.name.empty()) continue;
-        MITHRIL_ASSIGN(const auto head, detail::read_prefix(impl.env, impl.config.root + "/" + f.rel_to_root, 64));
-        if (head && elf_looks_complete(*head, f.size)) continue;
-        MITHRIL_ASSIGN(const int fd, lock_entry(impl.env, dir.path, entry.name, entry.kind));
-        if (fd == -1) {
-          ++report.skipped_busy;  // being linked right now
-          continue;
-        }
-        auto moved = quarantine_fw_file(impl, f.rel_to_root);
-        if (fd >= 0) (void)impl.env.close(fd);
-        MITHRIL_TRY(moved);
-        ++report.quarantined_files;
-        ++report.quarantined_entries;
-        impl.count(Counter::kCorruptions);
+    for (const auto& s : suspects) {
+      MITHRIL_ASSIGN(const int fd, lock_entry(impl.env, s.dir->path, s.entry.name, s.entry.kind));
+      if (fd == -1) {
+        ++report.skipped_busy;  // being linked right now
+        continue;
       }
+      auto moved = quarantine_fw_file(impl, s.rel_to_root);
+      if (fd >= 0) (void)impl.env.close(fd);
+      MITHRIL_TRY(moved);
+      ++report.quarantined_files;
+      ++report.quarantined_entries;
+      impl.count(Counter::kCorruptions);
     }
     return {};
   }));
@@ -135,88 +320,17 @@ Result<FrameworkReport> Cache::check_frameworks(const DeviceClass& partition) {
   return report;
 }
 
-Result<FrameworkReport> Cache::sync_frameworks(const DeviceClass& partition, const std::vector<std::string>& opened) {
+Result<FrameworkReport> Cache::sync_frameworks(const DeviceClass& partition, const FrameworkActivity& activity) {
   std::lock_guard lock(m_impl->mu);
   Impl& impl = *m_impl;
   FrameworkReport report;
-  const std::string part = partition.to_string();
   const std::int64_t now = impl.env.now_ns();
   MITHRIL_TRY(impl.in_write_txn([&]() -> Result<void> {
-    MITHRIL_ASSIGN(const auto recorded, impl.index->fw_files());
-    std::map<std::string, FwFile> known;
-    std::map<std::string, std::vector<std::string>> known_entries;
-    for (const auto& f : recorded) {
-      if (!f.path.starts_with(std::string(kFwPrefix) + part + "/")) continue;
-      known.emplace(f.path, f);
-      known_entries[f.entry].push_back(f.path);
-    }
-    std::set<std::string> seen_entries;
-    for (const auto& dir : framework_dirs(impl.config.root, partition)) {
-      std::vector<Found> found;
-      MITHRIL_TRY(walk(impl.env, impl.config.root, dir.path, &found));
-      const std::size_t cut = dir.path.size() - impl.config.root.size();
-      std::map<std::string, std::pair<std::string, std::vector<Found>>> groups;  // entry -> kind, files
-      for (const auto& f : found) {
-        const auto e = framework_entry_of(dir.framework, f.rel_to_root.substr(cut));
-        if (e.name.empty()) continue;
-        auto& g = groups[e.name];
-        g.first = e.kind;
-        g.second.push_back(f);
-      }
-      std::set<std::string> accessed;
-      for (const auto& path : opened) {
-        if (!path.starts_with(dir.path + "/")) continue;
-        const auto e = framework_entry_of(dir.framework, path.substr(dir.path.size() + 1));
-        if (!e.name.empty()) accessed.insert(e.name);
-      }
-      for (const auto& [rel_name, group] : groups) {
-        const std::string name = part + "/" + dir.framework + "/" + rel_name;
-        seen_entries.insert(name);
-        const bool was_used = accessed.count(rel_name) > 0;
-        report.accessed_entries += was_used ? 1 : 0;
-        bool changed = !known_entries.count(name) || known_entries[name].size() != group.second.size();
-        for (const auto& f : group.second) {
-          auto it = known.find(f.rel_to_root);
-          changed = changed || it == known.end() || it->second.size != f.size || it->second.mtime_ns != f.mtime_ns;
-        }
-        if (!changed) {
-          if (was_used) MITHRIL_TRY(impl.index->fw_touch(name, now));
-          continue;
-        }
-        MITHRIL_ASSIGN(const int fd, lock_entry(impl.env, dir.path, rel_name, group.first));
-        if (fd == -1) {
-          ++report.skipped_busy;
-          continue;
-        }
-        std::vector<FwFile> files;
-        for (const auto& f : group.second) {
-          auto it = known.find(f.rel_to_root);
-          FwFile rec{f.rel_to_root, f.size, f.mtime_ns, Digest(), name};
-          if (it != known.end() && it->second.size == f.size && it->second.mtime_ns == f.mtime_ns) {
-            rec.digest = it->second.digest;
-          } else {
-            auto d = detail::hash_file(impl.env, impl.config.root + "/" + f.rel_to_root);
-            if (!d) continue;  // vanished meanwhile
-            rec.digest = *d;
-            ++report.files_hashed;
-          }
-          files.push_back(std::move(rec));
-        }
-        if (fd >= 0) (void)impl.env.close(fd);
-        (known_entries.count(name) ? report.updated_entries : report.new_entries) += 1;
-        MITHRIL_TRY(impl.index->fw_put_entry(name, group.first, files, now, was_used));
-      }
-    }
-    for (const auto& [name, paths] : known_entries) {
-      if (seen_entries.count(name)) continue;
-      MITHRIL_TRY(impl.index->fw_remove_entry(name));
-      ++report.removed_entries;
-    }
-    return {};
+    if (activity.changes_known) return sync_changes_txn(impl, partition, activity, now, &report);
+    return sync_all_txn(impl, partition, activity, now, &report);
   }));
   MITHRIL_TRY(impl.maybe_gc_locked());
-  MITHRIL_ASSIGN(const auto entries, impl.index->fw_entries());
-  report.entries = entries.size();
+  MITHRIL_ASSIGN(report.entries, impl.index->fw_entry_count());
   MITHRIL_TRY(impl.flush_locked());
   return report;
 }

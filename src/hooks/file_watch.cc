@@ -1,6 +1,8 @@
 #include "hooks/file_watch.h"
 
 #include <dirent.h>
+
+#include <cstdint>
 #include <poll.h>
 #include <sys/inotify.h>
 #include <unistd.h>
@@ -12,21 +14,30 @@ FileWatcher::~FileWatcher() { (void)stop(); }
 bool FileWatcher::start(const std::vector<std::string>& dirs) {
   m_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (m_fd < 0) return false;
-  for (const auto& d : dirs) add_tree(d);
+  for (const auto& d : dirs) add_tree(d, false);
   m_thread = std::thread([this] { run(); });
   return true;
 }
 
-void FileWatcher::add_tree(const std::string& dir) {
-  const int wd = inotify_add_watch(m_fd, dir.c_str(), IN_OPEN | IN_CREATE | IN_MOVED_TO | IN_ONLYDIR);
-  if (wd < 0) return;
+void FileWatcher::add_tree(const std::string& dir, bool report_files) {
+  constexpr std::uint32_t kMask =
+      IN_OPEN | IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_CLOSE_WRITE | IN_DELETE | IN_ONLYDIR;
+  const int wd = inotify_add_watch(m_fd, dir.c_str(), kMask);
+  if (wd < 0) {
+    m_activity.complete = false;  // e.g. out of watches: fall back to a full scan
+    return;
+  }
   m_dirs[wd] = dir;
   DIR* d = opendir(dir.c_str());
   if (d == nullptr) return;
   while (const dirent* e = readdir(d)) {
     const std::string name = e->d_name;
-    if (name == "." || name == ".." || e->d_type != DT_DIR) continue;
-    add_tree(dir + "/" + name);
+    if (name == "." || name == "..") continue;
+    if (e->d_type == DT_DIR) {
+      add_tree(dir + "/" + name, report_files);
+    } else if (report_files) {
+      m_activity.changed.insert(dir + "/" + name);
+    }
   }
   closedir(d);
 }
@@ -39,13 +50,17 @@ void FileWatcher::drain() {
     for (char* p = buf; p < buf + n;) {
       const auto* ev = reinterpret_cast<const inotify_event*>(p);
       p += sizeof(inotify_event) + ev->len;
+      if (ev->mask & IN_Q_OVERFLOW) m_activity.complete = false;
       auto it = m_dirs.find(ev->wd);
       if (it == m_dirs.end() || ev->len == 0) continue;
       const std::string path = it->second + "/" + ev->name;
       if (ev->mask & IN_ISDIR) {
-        if (ev->mask & (IN_CREATE | IN_MOVED_TO)) add_tree(path);
-      } else if (ev->mask & IN_OPEN) {
-        m_opened.insert(path);
+        if (ev->mask & (IN_CREATE | IN_MOVED_TO)) add_tree(path, true);
+        continue;
+      }
+      if (ev->mask & IN_OPEN) m_activity.opened.insert(path);
+      if (ev->mask & (IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_CLOSE_WRITE | IN_DELETE)) {
+        m_activity.changed.insert(path);
       }
     }
   }
@@ -59,13 +74,13 @@ void FileWatcher::run() {
   drain();
 }
 
-std::set<std::string> FileWatcher::stop() {
-  if (m_fd < 0) return {};
+FileWatcher::Activity FileWatcher::stop() {
+  if (m_fd < 0) return Activity{{}, {}, false};
   m_stop = true;
   if (m_thread.joinable()) m_thread.join();
   close(m_fd);
   m_fd = -1;
-  return std::move(m_opened);
+  return std::move(m_activity);
 }
 
 }  // namespace mithril

@@ -26,11 +26,19 @@ class FileWatcher {
   // Starts watching `dirs` (recursively). Returns false when inotify is
   // unavailable (the caller then simply learns nothing about accesses).
   bool start(const std::vector<std::string>& dirs);
-  // Stops and returns the absolute paths of files opened since start().
-  std::set<std::string> stop();
+  struct Activity {
+    std::set<std::string> opened;   // files opened (read or written)
+    std::set<std::string> changed;  // files created, written, renamed or deleted
+    bool complete = true;           // false if events were lost (queue overflow)
+  };
+  // Stops and returns what happened under the directories since start().
+  Activity stop();
 
  private:
-  void add_tree(const std::string& dir);
+  // Watches `dir` and its subdirectories. With `report_files`, the files
+  // already inside count as changed (they may have been written before the
+  // watch existed: the race between mkdir and our inotify_add_watch).
+  void add_tree(const std::string& dir, bool report_files);
   void run();
   void drain();
 
@@ -38,7 +46,7 @@ class FileWatcher {
   std::atomic<bool> m_stop{false};
   std::thread m_thread;
   std::unordered_map<int, std::string> m_dirs;  // watch descriptor -> path
-  std::set<std::string> m_opened;
+  Activity m_activity;
 };
 
 }  // namespace mithril

@@ -431,6 +431,25 @@ Result<std::vector<FwFile>> Index::fw_files() {
   return out;
 }
 
+Result<std::vector<FwFile>> Index::fw_entry_files(const std::string& name) {
+  MITHRIL_STMT(s, "SELECT f.path, f.size, f.mtime, f.digest FROM fw_files f "
+                  "JOIN fw_entries e ON e.id = f.entry_id WHERE e.name = ?");
+  s.bind(1, name);
+  std::vector<FwFile> out;
+  for (;;) {
+    MITHRIL_ASSIGN(const bool row, s.step());
+    if (!row) break;
+    out.push_back(FwFile{s.text(0), static_cast<std::uint64_t>(s.i64(1)), s.i64(2), s.digest(3), name});
+  }
+  return out;
+}
+
+Result<std::uint64_t> Index::fw_entry_count() {
+  MITHRIL_STMT(s, "SELECT COUNT(*) FROM fw_entries");
+  MITHRIL_ASSIGN(const bool row, s.step());
+  return row ? static_cast<std::uint64_t>(s.i64(0)) : 0;
+}
+
 Result<std::vector<FwFile>> Index::fw_remove_entry(const std::string& name) {
   std::vector<FwFile> files;
   std::int64_t id = 0;
