@@ -340,6 +340,57 @@ PYBIND11_MODULE(_core, m) {
         return framework_dict(unwrap(std::move(r)));
       }, py::arg("partition"), py::arg("opened") = std::vector<std::string>{}, py::arg("changed") = py::none());
 
+  py::class_<ContentStore>(m, "ContentStore")
+      .def_static("open", [](const std::string& dir, bool compress, bool fsync, bool verify_on_read) {
+        StoreOptions o;
+        o.compress = compress;
+        o.fsync = fsync;
+        o.verify_on_read = verify_on_read;
+        return unwrap(ContentStore::open(dir, o));
+      }, py::arg("dir"), py::arg("compress") = false, py::arg("fsync") = false, py::arg("verify_on_read") = true)
+      .def("put", [](ContentStore& s, py::bytes data) {
+        std::string copy(data);
+        Result<ObjectInfo> r;
+        {
+          py::gil_scoped_release release;
+          r = s.put_bytes(copy);
+        }
+        return unwrap(std::move(r)).digest.to_hex();
+      })
+      .def("put_file", [](ContentStore& s, const std::string& path) {
+        Result<ObjectInfo> r;
+        {
+          py::gil_scoped_release release;
+          r = s.put_file(path);
+        }
+        return unwrap(std::move(r)).digest.to_hex();
+      })
+      .def("get", [](ContentStore& s, const std::string& hex) -> py::object {
+        const Digest d = parse_digest(hex);
+        Result<std::optional<std::string>> r;
+        {
+          py::gil_scoped_release release;
+          r = s.get(d);
+        }
+        auto v = unwrap(std::move(r));
+        if (!v) return py::none();
+        return py::bytes(*v);
+      })
+      .def("has", [](ContentStore& s, const std::string& hex) {
+        return unwrap(s.stat(parse_digest(hex))).has_value();
+      })
+      .def("remove", [](ContentStore& s, const std::string& hex) { return unwrap(s.remove(parse_digest(hex))); })
+      .def("verify", [](ContentStore& s, const std::string& hex) {
+        Result<bool> r;
+        const Digest d = parse_digest(hex);
+        {
+          py::gil_scoped_release release;
+          r = s.verify(d, true);
+        }
+        return unwrap(std::move(r));
+      })
+      .def_property_readonly("dir", &ContentStore::dir);
+
   py::class_<FrameworkSession>(m, "FrameworkSession")
       .def(py::init<Cache&, DeviceClass>(), py::keep_alive<1, 2>())
       .def("begin", &FrameworkSession::begin)

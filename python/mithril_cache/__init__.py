@@ -20,7 +20,7 @@ import warnings
 from typing import Dict, Optional, Union
 
 from . import _core
-from ._core import Cache, CacheConfig, CacheKey, DeviceClass, InputSpec  # noqa: F401
+from ._core import Cache, CacheConfig, CacheKey, ContentStore, DeviceClass, InputSpec  # noqa: F401
 
 __version__ = _core.__version__
 

@@ -107,3 +107,14 @@ def test_init_respects_a_variable_the_user_set(tmp_path):
     assert out[0] == str(tmp_path / "mine")
     assert out[1] == "['TRITON_CACHE_DIR']"
     assert "leaving it alone" in p.stderr.decode()
+
+
+def test_content_store_verifies_and_quarantines(tmp_path):
+    store = mc.ContentStore.open(str(tmp_path / "objects"), compress=True)
+    d = store.put(b"x" * 10000)
+    assert store.has(d) and store.get(d) == b"x" * 10000
+    path = tmp_path / "objects" / d[:2] / d[2:4] / (d + ".zst")
+    path.write_bytes(path.read_bytes()[:5])
+    with pytest.raises(mc.CorruptionError, match="quarantined"):
+        store.get(d)
+    assert not store.has(d)
