@@ -41,10 +41,22 @@ Result<ObjectInfo> Cache::Impl::publish_txn(StagedObject&& staged) {
   return info;
 }
 
-void Cache::Impl::remove_objects_txn(const std::vector<Digest>& dead) {
-  // Failing to unlink leaves an orphan file (reclaimed by verify --repair);
-  // the index is already consistent, so this is not an error.
-  for (const auto& d : dead) (void)store->remove(d);
+Result<void> Cache::Impl::purge_doomed_locked() {
+  purge_needed = false;
+  in_purge = true;
+  auto r = in_write_txn([&]() -> Result<void> {
+    MITHRIL_ASSIGN(const auto doomed, index->doomed());
+    for (const auto& d : doomed) {
+      MITHRIL_ASSIGN(const auto revived, index->find_object(d));
+      // A failed unlink leaves an orphan file (verify --repair removes it);
+      // the index is consistent either way.
+      if (!revived) (void)store->remove(d);
+      MITHRIL_TRY(index->undoom(d));
+    }
+    return {};
+  });
+  in_purge = false;
+  return r;
 }
 
 Result<void> Cache::Impl::drop_object_locked(const Digest& digest, bool corrupt) {
@@ -56,7 +68,7 @@ Result<void> Cache::Impl::drop_object_locked(const Digest& digest, bool corrupt)
       MITHRIL_TRY(index->remove_entry(key, &dead));
       pending_touches.erase(key);
     }
-    remove_objects_txn(dead);
+    note_doomed(dead);
     return {};
   });
 }
@@ -160,7 +172,7 @@ Result<GcReport> Cache::Impl::gc_locked(std::uint64_t budget) {
         ++evicted;
         MITHRIL_ASSIGN(now_total, total());
       }
-      remove_objects_txn(dead);
+      note_doomed(dead);
       std::array<std::int64_t, kCounterCount> delta{};
       delta[static_cast<int>(Counter::kEvictions)] = evicted;
       delta[static_cast<int>(Counter::kEvictedBytes)] = static_cast<std::int64_t>(start - now_total);
@@ -210,7 +222,7 @@ Result<ObjectInfo> Cache::Impl::put_staged_blob_locked(Result<StagedObject> stag
     rec.created_ns = rec.last_access_ns = env.now_ns();
     std::vector<Digest> dead;
     MITHRIL_TRY(index->insert_entry(rec, {published.digest}, &dead));
-    remove_objects_txn(dead);
+    note_doomed(dead);
     return published;
   }));
   count(Counter::kPuts);
@@ -322,7 +334,7 @@ Result<Digest> Cache::put_entry(const CacheKey& key, const std::vector<EntryFile
     rec.created_ns = rec.last_access_ns = entry.created_ns;
     std::vector<Digest> dead;
     MITHRIL_TRY(m_impl->index->insert_entry(rec, parts, &dead));
-    m_impl->remove_objects_txn(dead);
+    m_impl->note_doomed(dead);
     return entry.key;
   });
   if (r) {
@@ -380,7 +392,7 @@ Result<bool> Cache::remove(const Digest& key) {
   auto r = m_impl->in_write_txn([&]() -> Result<bool> {
     std::vector<Digest> dead;
     MITHRIL_ASSIGN(const bool removed, m_impl->index->remove_entry(key, &dead));
-    m_impl->remove_objects_txn(dead);
+    m_impl->note_doomed(dead);
     m_impl->pending_touches.erase(key);
     return removed;
   });
@@ -395,15 +407,24 @@ Result<GcReport> Cache::gc(std::optional<std::uint64_t> max_size) {
 Result<void> Cache::clear() {
   std::lock_guard lock(m_impl->mu);
   MITHRIL_TRY(m_impl->flush_locked());
-  return m_impl->in_write_txn([&]() -> Result<void> {
-    std::vector<Digest> all;
-    MITHRIL_TRY(m_impl->store->for_each([&](const ObjectInfo& o) {
-      all.push_back(o.digest);
-      return true;
-    }));
-    m_impl->remove_objects_txn(all);
+  MITHRIL_TRY(m_impl->in_write_txn([&]() -> Result<void> {
+    MITHRIL_TRY(m_impl->index->doom_all_objects());
     m_impl->pending_touches.clear();
+    m_impl->purge_needed = true;
     return m_impl->index->clear_all();
+  }));
+  // Files no row knows of (a writer killed between publish and commit).
+  std::vector<Digest> files;
+  MITHRIL_TRY(m_impl->store->for_each([&](const ObjectInfo& o) {
+    files.push_back(o.digest);
+    return true;
+  }));
+  return m_impl->in_write_txn([&]() -> Result<void> {
+    for (const auto& d : files) {
+      MITHRIL_ASSIGN(const auto row, m_impl->index->find_object(d));
+      if (!row) (void)m_impl->store->remove(d);
+    }
+    return {};
   });
 }
 

@@ -23,28 +23,36 @@ class Cache::Impl {
   Result<void> open_index_locked(bool discard_existing);
   Result<void> rebuild_txn();
 
-  // Runs `f` inside BEGIN IMMEDIATE ... COMMIT; rolls back on error.
+  // Runs `f` inside BEGIN IMMEDIATE ... COMMIT; rolls back on error. After
+  // a commit that doomed objects, unlinks their files (purge_doomed_locked).
   template <typename F>
   auto in_write_txn(F&& f) -> decltype(f()) {
     MITHRIL_TRY(index->begin_write());
     auto r = f();
     if (!r) {
       index->rollback();
+      purge_needed = false;
       return r;
     }
     if (auto c = index->commit(); !c) {
       index->rollback();
+      purge_needed = false;
       return std::unexpected(c.error());
     }
+    if (purge_needed && !in_purge) (void)purge_doomed_locked();  // retried at the next open
     return r;
   }
+  // Second phase of object deletion: unlinks the files of doomed objects
+  // (unless a put revived them meanwhile) and forgets them.
+  Result<void> purge_doomed_locked();
 
   // Publishes a staged object, or drops it when the index already has it.
   Result<ObjectInfo> publish_txn(StagedObject&& staged);
   // Publishes a staged blob and records its blob entry; may run gc.
   Result<ObjectInfo> put_staged_blob_locked(Result<StagedObject> staged);
-  // Deletes the files of objects the index no longer references.
-  void remove_objects_txn(const std::vector<Digest>& dead);
+  // Notes that the open transaction doomed `dead` objects: their files are
+  // unlinked after it commits.
+  void note_doomed(const std::vector<Digest>& dead) { purge_needed = purge_needed || !dead.empty(); }
   // A stored object failed verification (`corrupt`) or vanished: drop every
   // entry that holds it.
   Result<void> drop_object_locked(const Digest& digest, bool corrupt);
@@ -69,6 +77,8 @@ class Cache::Impl {
   std::unordered_map<Digest, std::pair<std::int64_t, std::int64_t>> pending_touches;  // t, hits
   std::array<std::int64_t, kCounterCount> pending_counters{};
   std::int64_t last_flush_ns = 0;
+  bool purge_needed = false;
+  bool in_purge = false;
 };
 
 // Deletes the files of framework entry `oldest` (cache_frameworks.cc).

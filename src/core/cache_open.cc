@@ -31,7 +31,8 @@ Result<void> Cache::Impl::open_locked() {
   so.verify_on_read = config.verify_on_read;
   MITHRIL_ASSIGN(store, ContentStore::open(config.root + "/objects", so, env));
   last_flush_ns = env.now_ns();
-  return open_index_locked(false);
+  MITHRIL_TRY(open_index_locked(false));
+  return purge_doomed_locked();  // finish deletions a killed process left half done
 }
 
 Result<void> Cache::Impl::open_index_locked(bool discard_existing) {

@@ -34,6 +34,7 @@ CREATE TABLE IF NOT EXISTS entry_objects(
   entry_id INTEGER NOT NULL, digest BLOB NOT NULL, PRIMARY KEY(entry_id, digest)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS entry_objects_by_digest ON entry_objects(digest);
 CREATE TABLE IF NOT EXISTS counters(id INTEGER PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS doomed(digest BLOB PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS fw_entries(
   id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, size INTEGER NOT NULL,
   created INTEGER NOT NULL, last_access INTEGER NOT NULL, hits INTEGER NOT NULL);
@@ -66,6 +67,17 @@ EntryRecord read_entry(const Stmt& s) {
 
 // Prepared statements, compiled once per connection, keyed by the address
 // of their SQL literal (no string is built or hashed per query).
+// The first column of every row, as digests.
+static Result<std::vector<Digest>> collect_digests(Stmt& s) {
+  std::vector<Digest> out;
+  for (;;) {
+    MITHRIL_ASSIGN(const bool row, s.step());
+    if (!row) break;
+    out.push_back(s.digest(0));
+  }
+  return out;
+}
+
 class Index::Statements {
  public:
   explicit Statements(sqlite3* db) : m_db(db) {}
@@ -285,6 +297,9 @@ Result<bool> Index::remove_entry(const Digest& key, std::vector<Digest>* dead) {
     MITHRIL_TRY(add_meta("stored_bytes", -stored));
     MITHRIL_TRY(add_meta("logical_bytes", -size));
     MITHRIL_TRY(add_meta("objects", -1));
+    MITHRIL_STMT(doom, "INSERT OR IGNORE INTO doomed(digest) VALUES (?)");
+    doom.bind(1, d);
+    MITHRIL_TRY(doom.run());
     if (dead != nullptr) dead->push_back(d);
   }
   MITHRIL_STMT(links, "DELETE FROM entry_objects WHERE entry_id = ?");
@@ -297,22 +312,26 @@ Result<bool> Index::remove_entry(const Digest& key, std::vector<Digest>* dead) {
   return true;
 }
 
+Result<std::vector<Digest>> Index::doomed() {
+  MITHRIL_STMT(s, "SELECT digest FROM doomed");
+  return collect_digests(s);
+}
+
+Result<void> Index::undoom(const Digest& digest) {
+  MITHRIL_STMT(s, "DELETE FROM doomed WHERE digest = ?");
+  s.bind(1, digest);
+  return s.run();
+}
+
+Result<void> Index::doom_all_objects() {
+  return exec("INSERT OR IGNORE INTO doomed(digest) SELECT digest FROM objects");
+}
+
 Result<std::optional<EntryRecord>> Index::oldest_entry() {
   MITHRIL_STMT(s, "SELECT " MITHRIL_ENTRY_COLUMNS " FROM entries ORDER BY last_access, id LIMIT 1");
   MITHRIL_ASSIGN(const bool row, s.step());
   if (!row) return std::optional<EntryRecord>{};
   return std::optional<EntryRecord>(read_entry(s));
-}
-
-// The first column of every row, as digests.
-static Result<std::vector<Digest>> collect_digests(Stmt& s) {
-  std::vector<Digest> out;
-  for (;;) {
-    MITHRIL_ASSIGN(const bool row, s.step());
-    if (!row) break;
-    out.push_back(s.digest(0));
-  }
-  return out;
 }
 
 Result<std::vector<Digest>> Index::entry_objects(const Digest& key) {

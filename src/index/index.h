@@ -88,9 +88,18 @@ class Index {
   Result<void> insert_entry(const EntryRecord& entry, const std::vector<Digest>& objects,
                             std::vector<Digest>* dead);
   // Removes the entry; digests of objects left unreferenced are deleted from
-  // the objects table and appended to `dead`. Returns false if absent.
+  // the objects table, recorded in `doomed` (their files are unlinked later,
+  // after the commit, by the caller's purge) and appended to `dead`.
+  // Returns false if absent.
   Result<bool> remove_entry(const Digest& key, std::vector<Digest>* dead);
   Result<std::optional<EntryRecord>> oldest_entry();
+  // Objects whose last entry is gone and whose files still need unlinking.
+  // Two-phase delete: a crash between the commit that dooms an object and
+  // the unlink leaves a doomed row (and maybe the file), never an entry whose
+  // object file is missing.
+  Result<std::vector<Digest>> doomed();
+  Result<void> undoom(const Digest& digest);
+  Result<void> doom_all_objects();
   Result<std::vector<Digest>> entry_objects(const Digest& key);
   // Entries whose object list contains `digest`.
   Result<std::vector<Digest>> entries_using(const Digest& digest);

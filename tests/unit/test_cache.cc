@@ -289,3 +289,72 @@ TEST(Cache, ClearEmptiesTheRootButKeepsCounters) {
 
 }  // namespace
 }  // namespace mithril
+
+#include "index/index.h"
+
+namespace mithril {
+namespace {
+
+// What a process killed between the commit that dooms an object and the
+// unlink leaves behind: the entry is gone, the object row is gone, the file
+// is still there. The next open finishes the deletion; nothing is "missing".
+TEST(Cache, KilledBetweenDoomAndUnlinkIsFinishedAtOpen) {
+  TempDir dir;
+  Digest d;
+  {
+    auto cache = open_cache(config_for(dir));
+    d = cache->put_blob("doomed content")->digest;
+  }
+  {
+    auto index = Index::open(dir / "index.db", {}).value();
+    ASSERT_TRUE(index->begin_write());
+    std::vector<Digest> dead;
+    ASSERT_TRUE(index->remove_entry(d, &dead).value());
+    ASSERT_TRUE(index->commit());
+    ASSERT_EQ(dead.size(), 1u);
+  }
+  const std::string hex = d.to_hex();
+  const std::string file = dir / ("objects/" + hex.substr(0, 2) + "/" + hex.substr(2, 2) + "/" + hex);
+  ASSERT_TRUE(std::filesystem::exists(file)) << "the simulated crash left the file";
+  auto cache = open_cache(config_for(dir));
+  EXPECT_FALSE(std::filesystem::exists(file)) << "open purged it";
+  auto report = cache->verify(false).value();
+  EXPECT_EQ(report.missing, 0u);
+  EXPECT_EQ(report.orphans, 0u);
+}
+
+// A put of the same content between doom and purge revives the object: the
+// purge must not delete the file the new entry needs.
+TEST(Cache, PutRevivesADoomedObject) {
+  TempDir dir;
+  Digest d;
+  {
+    auto cache = open_cache(config_for(dir));
+    d = cache->put_blob("revived")->digest;
+  }
+  {
+    auto index = Index::open(dir / "index.db", {}).value();
+    ASSERT_TRUE(index->begin_write());
+    ASSERT_TRUE(index->remove_entry(d, nullptr));
+    ASSERT_TRUE(index->commit());
+  }
+  // Re-put through a second handle before anyone purges.
+  {
+    auto index = Index::open(dir / "index.db", {}).value();
+    ASSERT_TRUE(index->begin_write());
+    ObjectInfo o;
+    o.digest = d;
+    o.size = o.stored_size = 7;
+    ASSERT_TRUE(index->upsert_object(o));
+    EntryRecord e;
+    e.key = e.root = d;
+    ASSERT_TRUE(index->insert_entry(e, {d}, nullptr));
+    ASSERT_TRUE(index->commit());
+  }
+  auto cache = open_cache(config_for(dir));  // purges the doomed row
+  EXPECT_EQ(**cache->get_blob(d), "revived");
+  EXPECT_EQ(cache->verify(false)->missing, 0u);
+}
+
+}  // namespace
+}  // namespace mithril
