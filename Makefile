@@ -2,10 +2,11 @@
 # Each installs what it needs first (scripts/install_deps.sh is idempotent).
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
 GENERATOR := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build demo demo-store test unit-test asan-test system-test python-install python-test e2e-test bench clean
+.PHONY: all deps build demo demo-store test unit-test asan-test tsan-test system-test python-install python-test e2e-test bench clean
 
 all: build
 
@@ -31,6 +32,12 @@ asan-test: deps
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	$(ASAN_BUILD)/tests/mithril_unit_tests --gtest_brief=1
 
+tsan-test: deps
+	cmake -S . -B $(TSAN_BUILD) $(GENERATOR) -DCMAKE_BUILD_TYPE=Debug -DMITHRIL_WERROR=ON \
+	  -DMITHRIL_SANITIZE=thread -DMITHRIL_BUILD_BENCH=OFF
+	cmake --build $(TSAN_BUILD) -j $(JOBS) --target mithril_unit_tests
+	TSAN_OPTIONS=halt_on_error=1 $(TSAN_BUILD)/tests/mithril_unit_tests --gtest_brief=1
+
 system-test: build
 	MITHRIL_BIN=$(CURDIR)/$(BUILD)/cli/mithril python3 -m pytest -q tests/system
 
@@ -49,4 +56,4 @@ bench: build
 	$(BUILD)/bench/mithril_bench
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)

@@ -105,9 +105,10 @@ int cmd_get(const GlobalOptions& g, const std::string& hex, const std::string& o
   return 0;
 }
 
-int cmd_stats(const GlobalOptions& g, bool json) {
+int cmd_stats(const GlobalOptions& g, bool json, bool prometheus) {
   const Stats s = check(open_cache(g)->stats());
   if (json) print_json(stats_json(s));
+  else if (prometheus) print(stats_prometheus(s));
   else print(stats_table(s));
   return 0;
 }
@@ -222,7 +223,9 @@ int run_cli(int argc, char** argv) {
   auto* rm = app.add_subcommand("rm", "remove an entry by its key digest");
   rm->add_option("digest", digest, "64 hex characters")->required();
   auto* stats = app.add_subcommand("stats", "show counters and sizes");
+  bool prometheus = false;
   stats->add_flag("--json", json, "print JSON (schema in docs/cli.md)");
+  stats->add_flag("--prometheus", prometheus, "print Prometheus text exposition (for a node-exporter textfile)");
   auto* ls = app.add_subcommand("ls", "list entries, most recently used first");
   ls->add_flag("--json", json, "print JSON");
   ls->add_option("--limit", limit, "at most N entries");
@@ -265,7 +268,7 @@ int run_cli(int argc, char** argv) {
       if (!removed) throw CommandError{digest + " is not in the cache"};
       return 0;
     }
-    if (*stats) return cmd_stats(g, json);
+    if (*stats) return cmd_stats(g, json, prometheus);
     if (*ls) return cmd_ls(g, json, limit);
     if (*gc) return cmd_gc(g, gc_max, json);
     if (*verify) return cmd_verify(g, repair, json);

@@ -53,6 +53,47 @@ nlohmann::json stats_json(const Stats& s) {
   };
 }
 
+std::string stats_prometheus(const Stats& s) {
+  std::string label = "{root=\"";
+  for (char c : s.root) {
+    if (c == '\\' || c == '"') label += '\\';
+    if (c == '\n') {
+      label += "\\n";
+      continue;
+    }
+    label += c;
+  }
+  label += "\"}";
+  std::ostringstream out;
+  const auto metric = [&](const std::string& name, const char* type, const char* help, double value) {
+    out << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type << "\n"
+        << name << label << " " << value << "\n";
+  };
+  static constexpr const char* kHelp[kCounterCount] = {
+      "Lookups that returned a verified entry.", "Lookups that found nothing usable.", "Entries stored.",
+      "Entries evicted by the size budget.", "Uncompressed bytes offered to put.",
+      "Uncompressed bytes returned by hits.", "Objects or files that failed verification and were quarantined.",
+      "Operations that failed with an error.", "Bytes freed by eviction.",
+      "Objects a put did not write because they were already stored.",
+  };
+  for (int i = 0; i < kCounterCount; ++i) {
+    std::string name = std::string("mithril_") + counter_name(static_cast<Counter>(i));
+    if (!name.ends_with("_bytes")) name += "_total";
+    else name = name.substr(0, name.size() - 6) + "_bytes_total";
+    metric(name, "counter", kHelp[i], static_cast<double>(s.counters[i]));
+  }
+  metric("mithril_entries", "gauge", "Entries in the content-addressed store.", static_cast<double>(s.entries));
+  metric("mithril_framework_entries", "gauge", "Framework cache entries tracked.",
+         static_cast<double>(s.framework_entries));
+  metric("mithril_stored_bytes", "gauge", "Bytes of stored objects.", static_cast<double>(s.stored_bytes));
+  metric("mithril_framework_bytes", "gauge", "Bytes of tracked framework files.",
+         static_cast<double>(s.framework_bytes));
+  metric("mithril_max_size_bytes", "gauge", "The size budget.", static_cast<double>(s.max_size));
+  metric("mithril_quarantined_files", "gauge", "Files in quarantine.", static_cast<double>(s.quarantined));
+  metric("mithril_hit_ratio", "gauge", "hits / (hits + misses).", s.hit_rate());
+  return out.str();
+}
+
 std::string stats_table(const Stats& s) {
   const auto hits = static_cast<double>(s.get(Counter::kHits));
   const auto lookups = hits + static_cast<double>(s.get(Counter::kMisses));

@@ -12,6 +12,8 @@ namespace mithril::cli {
 
 // `stats --json`: schema documented in docs/cli.md (schema_version 1).
 nlohmann::json stats_json(const Stats& s);
+// `stats --prometheus`: text exposition format 0.0.4 (docs/cli.md lists the metrics).
+std::string stats_prometheus(const Stats& s);
 // `stats`: a ccache -s style table.
 std::string stats_table(const Stats& s);
 nlohmann::json entry_json(const EntryRecord& e);

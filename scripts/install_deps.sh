@@ -23,9 +23,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 PYTHON="${PYTHON:-python3}"
-if ! "$PYTHON" -c "import pytest" >/dev/null 2>&1; then
-  echo "install_deps: pip install pytest"
-  "$PYTHON" -m pip install -q pytest
+if ! "$PYTHON" -c "import pytest, prometheus_client" >/dev/null 2>&1; then
+  echo "install_deps: pip install pytest prometheus_client"
+  "$PYTHON" -m pip install -q pytest prometheus_client
 fi
 # The end-to-end tests and the demo use real PyTorch (CPU build). Pinned:
 # a bare "torch" would pull a multi-GB CUDA build.

@@ -204,3 +204,17 @@ def test_version_and_key_dump(mithril):
     out = mithril.run("key", "--graph", "g", "--input", "8x?:float32", "--device", "cpu-AVX2", "--dump",
                       root=False).stdout.decode()
     assert "input[0].shape [8, ?]" in out and "device cpu-AVX2" in out
+
+
+def test_stats_prometheus_parses_with_the_reference_parser(mithril, tmp_path):
+    parser = pytest.importorskip("prometheus_client.parser")
+    f = write(tmp_path / "x", b"y" * 3000)
+    mithril.run("put", f)
+    mithril.run("get", b3sum(f))
+    text = mithril.run("stats", "--prometheus").stdout.decode()
+    families = {fam.name: fam for fam in parser.text_string_to_metric_families(text)}
+    hits = families["mithril_hits"].samples[0]
+    assert hits.value == 1 and hits.labels == {"root": str(mithril.root)}
+    assert families["mithril_hits"].type == "counter"
+    assert families["mithril_stored_bytes"].samples[0].value == 3000
+    assert families["mithril_hit_ratio"].samples[0].value == 1.0
