@@ -50,7 +50,7 @@ python-test: python-install
 e2e-test: build python-install
 	MITHRIL_BIN=$(CURDIR)/$(BUILD)/cli/mithril python3 -m pytest -q tests/e2e
 
-test: unit-test asan-test system-test python-test e2e-test
+test: unit-test asan-test tsan-test system-test python-test e2e-test
 
 bench: build
 	$(BUILD)/bench/mithril_bench
