@@ -247,6 +247,11 @@ int run_cli(int argc, char** argv) {
   auto* env = app.add_subcommand("env", "print shell exports that point torch/Triton caches into the root");
   auto* demo = app.add_subcommand("demo", "torch.compile a small model cold, then warm, and print the speed-up");
   demo->add_option("--python", python, "Python interpreter with torch installed (default python3)");
+  std::string bundle;
+  auto* pack = app.add_subcommand("pack", "write this machine's framework cache into one bundle file");
+  pack->add_option("file", bundle, "bundle to write (zstd-compressed tar)")->required();
+  auto* unpack = app.add_subcommand("unpack", "check a bundle completely, then add its framework cache to the root");
+  unpack->add_option("file", bundle, "bundle to read")->required();
   auto* key = app.add_subcommand("key", "compute a CacheKey digest, or --dump the exact bytes hashed");
   key->add_option("--graph", graph, "graph hash")->required();
   key->add_option("--input", inputs, "input spec SHAPE:DTYPE, e.g. 8x?x128:float32 (? = dynamic)");
@@ -284,6 +289,19 @@ int run_cli(int argc, char** argv) {
       return run_with_hooks(load(g), command, quiet);
     }
     if (*env) return print_env(load(g));
+    if (*pack) {
+      const auto r = check(open_cache(g)->pack_frameworks(detect_partition(), bundle));
+      std::fprintf(stderr, "mithril: packed %llu files (%s) of %s into %s\n", static_cast<unsigned long long>(r.files),
+                   format_size(r.bytes).c_str(), r.partition.c_str(), bundle.c_str());
+      return 0;
+    }
+    if (*unpack) {
+      const auto r = check(open_cache(g)->unpack_frameworks(bundle));
+      std::fprintf(stderr, "mithril: unpacked %llu files (%s) into %s, %llu already present\n",
+                   static_cast<unsigned long long>(r.files), format_size(r.bytes).c_str(), r.partition.c_str(),
+                   static_cast<unsigned long long>(r.skipped_existing));
+      return 0;
+    }
     if (*demo) {
       GlobalOptions demo_g = g;
       if (demo_g.root.empty()) {

@@ -7,7 +7,7 @@ SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 debs=(g++ make pkg-config librust-blake3-dev libzstd-dev libsqlite3-dev libgtest-dev libgmock-dev
-      libcli11-dev nlohmann-json3-dev libtomlplusplus-dev b3sum zstd)
+      libcli11-dev nlohmann-json3-dev libtomlplusplus-dev libarchive-dev b3sum zstd)
 command -v cmake >/dev/null 2>&1 || debs+=(cmake)
 command -v ninja >/dev/null 2>&1 || debs+=(ninja-build)
 

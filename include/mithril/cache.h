@@ -72,6 +72,14 @@ struct FrameworkReport {
   std::uint64_t skipped_busy = 0;         // a framework process held the entry's lock
 };
 
+// What pack_frameworks / unpack_frameworks did.
+struct BundleReport {
+  std::string partition;
+  std::uint64_t files = 0;          // files written (pack) or extracted (unpack)
+  std::uint64_t bytes = 0;          // their uncompressed bytes
+  std::uint64_t skipped_existing = 0;  // (unpack) already present locally, kept
+};
+
 // What a framework run did to its cache directories, as observed (inotify).
 struct FrameworkActivity {
   std::vector<std::string> opened;   // absolute paths of files opened
@@ -132,6 +140,18 @@ class Cache {
   // rescanned. Then enforces the size budget over objects and framework
   // entries together.
   Result<FrameworkReport> sync_frameworks(const DeviceClass& partition, const FrameworkActivity& activity = {});
+
+  // ---- bundles (docs/bundles.md) ----
+  // Writes every recorded framework file of `partition` into one
+  // zstd-compressed tar at `path` (atomically: temp file + rename), with a
+  // manifest of paths, sizes and BLAKE3 digests as its first member.
+  Result<BundleReport> pack_frameworks(const DeviceClass& partition, const std::string& path);
+  // Checks the whole bundle first (manifest, member names, types, sizes,
+  // budget) and refuses it with ErrorCode::kInvalidArgument, writing nothing,
+  // when anything is off: "..", absolute paths, links, devices, files not in
+  // the manifest. Then extracts into the bundle's partition, verifying every
+  // digest (kCorruption on a mismatch, nothing published), and records it.
+  Result<BundleReport> unpack_frameworks(const std::string& path);
 
   Result<Stats> stats();
   // Entries, most recently used first, at most `limit`.

@@ -142,3 +142,16 @@ def test_in_process_init_hook_cold_then_warm(tmp_path):
     assert results[1]["counters"].get("inductor.fxgraph_cache_hit") == 1
     s = mc.stats(root=root)
     assert s["framework_entries"] > 0
+
+
+def test_bundle_warms_a_fresh_root(warm_copy, tmp_path, mithril_bin):
+    bundle = tmp_path / "warm.tar.zst"
+    warm_copy.run("pack", bundle)
+    fresh = Mithril(mithril_bin, tmp_path / "another" / "machine" / "root")
+    p = fresh.run("unpack", bundle)
+    assert "unpacked" in p.stderr.decode()
+    before = so_files(fresh.root)
+    run = run_model(fresh, tmp_path)
+    assert_correct(run)
+    assert run.counter("inductor.fxgraph_cache_hit") == 2
+    assert so_files(fresh.root) == before, "the bundle alone gives a warm start: nothing recompiled"

@@ -1,0 +1,291 @@
+// Bundles: one portable file holding a partition's framework cache
+// (pack/unpack), for baking into a container image or passing between jobs.
+// Format (docs/bundles.md): a tar (pax) compressed with zstd, whose first
+// member is mithril-bundle.json and whose other members are files/<path>.
+#include <archive.h>
+#include <archive_entry.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include <mithril/hooks.h>
+
+#include "cas/object_io.h"
+#include "core/cache_impl.h"
+
+namespace mithril {
+namespace {
+
+constexpr const char* kManifestName = "mithril-bundle.json";
+constexpr std::string_view kFilesPrefix = "files/";
+constexpr std::uint64_t kMaxManifest = 64ull << 20;
+
+using ArchivePtr = std::unique_ptr<archive, int (*)(archive*)>;
+
+Error archive_error(archive* a, const std::string& what) {
+  const char* msg = a != nullptr ? archive_error_string(a) : nullptr;
+  return Error{ErrorCode::kIoError, what + ": " + (msg ? msg : "archive error"), 0};
+}
+
+struct ManifestFile {
+  std::uint64_t size = 0;
+  Digest digest;
+};
+
+struct Manifest {
+  std::string partition;
+  std::map<std::string, ManifestFile> files;  // path relative to fw/<partition>/
+};
+
+Result<Manifest> parse_bundle_manifest(const std::string& text) {
+  const auto bad = [](const std::string& why) {
+    return fail(ErrorCode::kInvalidArgument, "refusing bundle: manifest " + why);
+  };
+  const auto j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return bad("is not JSON");
+  try {
+    if (j.at("format").get<std::string>() != "mithril-bundle" || j.at("version").get<int>() != 1) {
+      return bad("has an unknown format or version");
+    }
+    Manifest m;
+    m.partition = j.at("partition").get<std::string>();
+    auto dev = DeviceClass::parse(m.partition);
+    if (!dev || dev->to_string() != m.partition) return bad("names an unknown partition '" + m.partition + "'");
+    for (const auto& f : j.at("files")) {
+      const std::string path = f.at("path").get<std::string>();
+      if (auto ok = validate_entry_path(path); !ok) return bad(ok.error().message);
+      auto d = Digest::from_hex(f.at("blake3").get<std::string>());
+      if (!d) return bad("has a bad digest for " + path);
+      if (!m.files.emplace(path, ManifestFile{f.at("size").get<std::uint64_t>(), *d}).second) {
+        return bad("lists " + path + " twice");
+      }
+    }
+    return m;
+  } catch (const nlohmann::json::exception& e) {
+    return bad(std::string("is malformed: ") + e.what());
+  }
+}
+
+ArchivePtr open_reader(const std::string& path, Error* err) {
+  ArchivePtr a(archive_read_new(), archive_read_free);
+  archive_read_support_format_tar(a.get());
+  archive_read_support_filter_zstd(a.get());
+  archive_read_support_filter_none(a.get());
+  if (archive_read_open_filename(a.get(), path.c_str(), 1 << 16) != ARCHIVE_OK) {
+    *err = archive_error(a.get(), "cannot read bundle " + path);
+    return ArchivePtr(nullptr, archive_read_free);
+  }
+  return a;
+}
+
+// Reads the manifest member (which must come first).
+Result<Manifest> read_manifest(archive* a) {
+  archive_entry* e = nullptr;
+  if (archive_read_next_header(a, &e) != ARCHIVE_OK) return std::unexpected(archive_error(a, "bundle"));
+  if (std::string(archive_entry_pathname(e)) != kManifestName || archive_entry_filetype(e) != AE_IFREG ||
+      archive_entry_size(e) < 0 || static_cast<std::uint64_t>(archive_entry_size(e)) > kMaxManifest) {
+    return fail(ErrorCode::kInvalidArgument, std::string("refusing bundle: first member is not ") + kManifestName);
+  }
+  std::string text(static_cast<std::size_t>(archive_entry_size(e)), '\0');
+  const la_ssize_t n = archive_read_data(a, text.data(), text.size());
+  if (n < 0 || static_cast<std::size_t>(n) != text.size()) return std::unexpected(archive_error(a, "bundle"));
+  return parse_bundle_manifest(text);
+}
+
+// Pass 1: every member must be a regular file the manifest lists, once, with
+// the listed size; every listed file must be present; the total must fit the
+// budget. Nothing is written.
+Result<void> validate_members(archive* a, const Manifest& m, std::uint64_t budget) {
+  std::set<std::string> seen;
+  std::uint64_t total = 0;
+  for (;;) {
+    archive_entry* e = nullptr;
+    const int rc = archive_read_next_header(a, &e);
+    if (rc == ARCHIVE_EOF) break;
+    if (rc != ARCHIVE_OK) return std::unexpected(archive_error(a, "bundle"));
+    const std::string name = archive_entry_pathname(e) ? archive_entry_pathname(e) : "";
+    const auto refuse = [&](const std::string& why) {
+      return fail(ErrorCode::kInvalidArgument, "refusing bundle: member '" + name + "' " + why);
+    };
+    if (archive_entry_filetype(e) == AE_IFDIR) continue;
+    if (archive_entry_hardlink(e) != nullptr || archive_entry_symlink(e) != nullptr) return refuse("is a link");
+    if (archive_entry_filetype(e) != AE_IFREG) return refuse("is not a regular file");
+    if (!name.starts_with(kFilesPrefix)) return refuse("is outside files/");
+    const std::string rel = name.substr(kFilesPrefix.size());
+    if (auto ok = validate_entry_path(rel); !ok) return refuse("has an unsafe path");
+    auto it = m.files.find(rel);
+    if (it == m.files.end()) return refuse("is not in the manifest");
+    if (!seen.insert(rel).second) return refuse("appears twice");
+    if (archive_entry_size(e) < 0 || static_cast<std::uint64_t>(archive_entry_size(e)) != it->second.size) {
+      return refuse("has a size other than the manifest's");
+    }
+    total += it->second.size;
+    if (total > budget) return fail(ErrorCode::kInvalidArgument, "refusing bundle: larger than the cache budget");
+  }
+  if (seen.size() != m.files.size()) {
+    return fail(ErrorCode::kInvalidArgument, "refusing bundle: files listed in the manifest are missing");
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<BundleReport> Cache::pack_frameworks(const DeviceClass& partition, const std::string& path) {
+  MITHRIL_TRY(sync_frameworks(partition));  // record what is on disk now
+  std::lock_guard lock(m_impl->mu);
+  Impl& impl = *m_impl;
+  BundleReport report;
+  report.partition = partition.to_string();
+  const std::string base = "fw/" + report.partition + "/";
+  MITHRIL_ASSIGN(const auto recorded, impl.index->fw_files());
+  nlohmann::ordered_json manifest;
+  manifest["format"] = "mithril-bundle";
+  manifest["version"] = 1;
+  manifest["partition"] = report.partition;
+  manifest["files"] = nlohmann::ordered_json::array();
+  std::vector<const FwFile*> files;
+  for (const auto& f : recorded) {
+    if (!f.path.starts_with(base)) continue;
+    files.push_back(&f);
+    manifest["files"].push_back({{"path", f.path.substr(base.size())}, {"size", f.size}, {"blake3", f.digest.to_hex()}});
+  }
+  const std::string text = manifest.dump();
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  ArchivePtr a(archive_write_new(), archive_write_free);
+  archive_write_set_format_pax_restricted(a.get());
+  archive_write_add_filter_zstd(a.get());
+  if (archive_write_open_filename(a.get(), tmp.c_str()) != ARCHIVE_OK) {
+    return std::unexpected(archive_error(a.get(), "cannot write " + tmp));
+  }
+  const auto fail_cleanup = [&](Error e) -> Result<BundleReport> {
+    a.reset();
+    (void)impl.env.unlink(tmp);
+    return std::unexpected(std::move(e));
+  };
+  const auto add = [&](const std::string& name, const std::string& data) -> bool {
+    std::unique_ptr<archive_entry, void (*)(archive_entry*)> e(archive_entry_new(), archive_entry_free);
+    archive_entry_set_pathname(e.get(), name.c_str());
+    archive_entry_set_filetype(e.get(), AE_IFREG);
+    archive_entry_set_perm(e.get(), 0600);
+    archive_entry_set_size(e.get(), static_cast<la_int64_t>(data.size()));
+    return archive_write_header(a.get(), e.get()) == ARCHIVE_OK &&
+           archive_write_data(a.get(), data.data(), data.size()) == static_cast<la_ssize_t>(data.size());
+  };
+  if (!add(kManifestName, text)) return fail_cleanup(archive_error(a.get(), "bundle"));
+  for (const FwFile* f : files) {
+    MITHRIL_ASSIGN(const auto data, read_file(impl.env, impl.config.root + "/" + f->path));
+    if (!data || data->size() != f->size || blake3(*data) != f->digest) {
+      return fail_cleanup(Error{ErrorCode::kBusy, f->path + " changed while packing; run again", 0});
+    }
+    if (!add(std::string(kFilesPrefix) + f->path.substr(base.size()), *data)) {
+      return fail_cleanup(archive_error(a.get(), "bundle"));
+    }
+    ++report.files;
+    report.bytes += f->size;
+  }
+  if (archive_write_close(a.get()) != ARCHIVE_OK) return fail_cleanup(archive_error(a.get(), "bundle"));
+  a.reset();
+  if (auto r = impl.env.rename(tmp, path); !r) {
+    (void)impl.env.unlink(tmp);
+    return std::unexpected(r.error());
+  }
+  return report;
+}
+
+Result<BundleReport> Cache::unpack_frameworks(const std::string& path) {
+  BundleReport report;
+  Manifest manifest;
+  {
+    Error err;
+    ArchivePtr a = open_reader(path, &err);
+    if (!a) return std::unexpected(err);
+    MITHRIL_ASSIGN(manifest, read_manifest(a.get()));
+    MITHRIL_TRY(validate_members(a.get(), manifest, m_impl->config.max_size));
+  }
+  report.partition = manifest.partition;
+  const DeviceClass partition = *DeviceClass::parse(manifest.partition);
+  const std::string dest = m_impl->config.root + "/fw/" + manifest.partition;
+  Env& env = m_impl->env;
+  // Pass 2: extract every member into a temp file beside its destination,
+  // verifying its digest; publish (rename) only when all of them verified.
+  std::vector<std::pair<std::string, std::string>> staged;  // temp, final
+  const auto discard = [&]() {
+    for (const auto& [tmp, final_path] : staged) (void)env.unlink(tmp);
+  };
+  Error err;
+  ArchivePtr a = open_reader(path, &err);
+  if (!a) return std::unexpected(err);
+  archive_entry* e = nullptr;
+  archive_read_next_header(a.get(), &e);  // the manifest, already read
+  std::string buf(1 << 16, '\0');
+  while (archive_read_next_header(a.get(), &e) == ARCHIVE_OK) {
+    if (archive_entry_filetype(e) != AE_IFREG) continue;  // directories (validated)
+    // Re-checked: the file may have been swapped since the first pass.
+    const std::string name = archive_entry_pathname(e) ? archive_entry_pathname(e) : "";
+    const auto it = name.starts_with(kFilesPrefix) ? manifest.files.find(name.substr(kFilesPrefix.size()))
+                                                   : manifest.files.end();
+    if (it == manifest.files.end() || archive_entry_hardlink(e) != nullptr || archive_entry_symlink(e) != nullptr) {
+      discard();
+      return fail(ErrorCode::kInvalidArgument, "refusing bundle: it changed while being read");
+    }
+    const std::string& rel = it->first;
+    const ManifestFile& want = it->second;
+    const std::string final_path = dest + "/" + rel;
+    MITHRIL_ASSIGN(const auto existing, env.stat(final_path));
+    if (existing) {
+      ++report.skipped_existing;  // keep the local copy (it is checked before every run)
+      continue;
+    }
+    auto made = make_dirs(env, final_path.substr(0, final_path.find_last_of('/')));
+    if (!made) {
+      discard();
+      return std::unexpected(made.error());
+    }
+    const std::string tmp = final_path + ".mithril-unpack." + std::to_string(::getpid());
+    auto fd = env.open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (!fd) {
+      discard();
+      return std::unexpected(fd.error());
+    }
+    staged.emplace_back(tmp, final_path);
+    Hasher hasher;
+    std::uint64_t got = 0;
+    Result<void> ok;
+    for (;;) {
+      const la_ssize_t n = archive_read_data(a.get(), buf.data(), buf.size());
+      if (n < 0) {
+        ok = std::unexpected(archive_error(a.get(), "bundle"));
+        break;
+      }
+      if (n == 0) break;
+      hasher.update(std::string_view(buf.data(), static_cast<std::size_t>(n)));
+      got += static_cast<std::uint64_t>(n);
+      ok = write_all(env, *fd, buf.data(), static_cast<std::size_t>(n));
+      if (!ok) break;
+    }
+    (void)env.close(*fd);
+    if (ok && (got != want.size || hasher.finalize() != want.digest)) {
+      ok = fail(ErrorCode::kCorruption, "refusing bundle: " + rel + " does not match its manifest digest");
+    }
+    if (!ok) {
+      discard();
+      return std::unexpected(ok.error());
+    }
+    ++report.files;
+    report.bytes += got;
+  }
+  for (const auto& [tmp, final_path] : staged) {
+    if (auto r = env.rename(tmp, final_path); !r) {
+      discard();
+      return std::unexpected(r.error());
+    }
+  }
+  MITHRIL_TRY(sync_frameworks(partition));
+  return report;
+}
+
+}  // namespace mithril
