@@ -5,6 +5,7 @@
 #include <unordered_set>
 
 #include <mithril/hooks.h>
+#include <mithril/log.h>
 
 #include "cas/object_io.h"
 #include "core/cache_impl.h"
@@ -293,9 +294,14 @@ Result<FrameworkReport> Cache::check_frameworks(const DeviceClass& partition) {
       }
     }
   }
-  if (bad.empty() && suspects.empty()) return report;
+  if (bad.empty() && suspects.empty()) {
+    log_event(LogLevel::kDebug, "check", {{"partition", partition.to_string()},
+                                          {"files_hashed", static_cast<std::int64_t>(report.files_hashed)}});
+    return report;
+  }
   MITHRIL_TRY(impl.in_write_txn([&]() -> Result<void> {
     for (const auto& [entry, corrupt] : bad) {
+      log_event(LogLevel::kWarn, "quarantine", {{"entry", entry}, {"reason", corrupt ? "digest mismatch" : "file missing"}});
       MITHRIL_ASSIGN(const std::uint64_t moved, quarantine_fw_entry_txn(impl, entry));
       report.quarantined_files += moved;
       ++report.quarantined_entries;
@@ -307,6 +313,7 @@ Result<FrameworkReport> Cache::check_frameworks(const DeviceClass& partition) {
         ++report.skipped_busy;  // being linked right now
         continue;
       }
+      log_event(LogLevel::kWarn, "quarantine", {{"file", s.rel_to_root}, {"reason", "incomplete ELF shared object"}});
       auto moved = quarantine_fw_file(impl, s.rel_to_root);
       if (fd >= 0) (void)impl.env.close(fd);
       MITHRIL_TRY(moved);
@@ -331,6 +338,12 @@ Result<FrameworkReport> Cache::sync_frameworks(const DeviceClass& partition, con
   }));
   MITHRIL_TRY(impl.maybe_gc_locked());
   MITHRIL_ASSIGN(report.entries, impl.index->fw_entry_count());
+  log_event(LogLevel::kInfo, "sync",
+            {{"partition", partition.to_string()}, {"incremental", static_cast<std::int64_t>(activity.changes_known)},
+             {"entries", static_cast<std::int64_t>(report.entries)},
+             {"new_entries", static_cast<std::int64_t>(report.new_entries)},
+             {"accessed_entries", static_cast<std::int64_t>(report.accessed_entries)},
+             {"files_hashed", static_cast<std::int64_t>(report.files_hashed)}});
   MITHRIL_TRY(impl.flush_locked());
   return report;
 }

@@ -1,6 +1,8 @@
 // Opening a root, and the recovery scan that rebuilds a missing or damaged index.
 #include <set>
 
+#include <mithril/log.h>
+
 #include "cas/object_io.h"
 #include "core/cache_impl.h"
 #include "core/manifest.h"
@@ -44,6 +46,7 @@ Result<void> Cache::Impl::open_index_locked(bool discard_existing) {
   auto opened = Index::open(path, io);
   if (!opened && opened.error().code == ErrorCode::kCorruption && !discard_existing) {
     // Damaged beyond what SQLite can open: keep it for inspection, rebuild.
+    log_event(LogLevel::kWarn, "index_damaged", {{"path", path}, {"error", opened.error().message}});
     MITHRIL_TRY(move_aside(env, path));
     opened = Index::open(path, io);
   }
@@ -54,6 +57,7 @@ Result<void> Cache::Impl::open_index_locked(bool discard_existing) {
   return in_write_txn([&]() -> Result<void> {
     MITHRIL_ASSIGN(const bool now_ready, index->initialized());  // another process won
     if (now_ready) return {};
+    log_event(LogLevel::kInfo, "index_scan", {{"root", config.root}});  // new or lost index
     MITHRIL_TRY(rebuild_txn());
     return index->set_initialized();
   });

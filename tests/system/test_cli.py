@@ -218,3 +218,21 @@ def test_stats_prometheus_parses_with_the_reference_parser(mithril, tmp_path):
     assert families["mithril_hits"].type == "counter"
     assert families["mithril_stored_bytes"].samples[0].value == 3000
     assert families["mithril_hit_ratio"].samples[0].value == 1.0
+
+
+def test_logging_is_silent_by_default_and_json_lines_when_asked(mithril, tmp_path):
+    f = write(tmp_path / "x", os.urandom(2000))
+    assert mithril.run("put", f).stderr == b""
+    mithril.env["MITHRIL_LOG"] = "debug"
+    err = mithril.run("get", b3sum(f)).stderr.decode()
+    events = [json.loads(line) for line in err.splitlines()]
+    assert {"ts", "level", "pid", "event"} <= set(events[0])
+    assert any(e["event"] == "hit" and e["key"] == b3sum(f) for e in events)
+    log = tmp_path / "mithril.log"
+    mithril.env["MITHRIL_LOG"] = "info"
+    mithril.env["MITHRIL_LOG_FILE"] = str(log)
+    p = mithril.run("gc", "--max-size", "0")
+    assert p.stderr == b""
+    events = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [e["event"] for e in events if e["event"] in ("evict", "gc")] == ["evict", "gc"]
+    assert all(e["level"] != "debug" for e in events)
