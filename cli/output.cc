@@ -50,6 +50,13 @@ nlohmann::json stats_json(const Stats& s) {
       {"quarantined_files", s.quarantined},
       {"hit_rate", s.hit_rate()},
       {"counters", counters},
+      {"frameworks", [&] {
+         nlohmann::json kinds = nlohmann::json::object();
+         for (const auto& k : s.framework_kinds) {
+           kinds[k.kind] = {{"entries", k.entries}, {"bytes", k.bytes}, {"hits", k.hits}};
+         }
+         return kinds;
+       }()},
   };
 }
 
@@ -75,6 +82,8 @@ std::string stats_prometheus(const Stats& s) {
       "Uncompressed bytes returned by hits.", "Objects or files that failed verification and were quarantined.",
       "Operations that failed with an error.", "Bytes freed by eviction.",
       "Objects a put did not write because they were already stored.",
+      "Framework cache entries a run read (torch/Triton cache hits).",
+      "Framework cache entries a run created (compilations).",
   };
   for (int i = 0; i < kCounterCount; ++i) {
     std::string name = std::string("mithril_") + counter_name(static_cast<Counter>(i));
@@ -112,7 +121,13 @@ std::string stats_table(const Stats& s) {
   out += row("Errors", std::to_string(s.get(Counter::kErrors)));
   out += row("Bytes in / out", format_size(static_cast<std::uint64_t>(s.get(Counter::kBytesIn))) + " / " +
                                    format_size(static_cast<std::uint64_t>(s.get(Counter::kBytesOut))));
-  out += row("Framework entries", std::to_string(s.framework_entries) + " (" + format_size(s.framework_bytes) + ")");
+  out += row("Framework entries", std::to_string(s.framework_entries) + " (" + format_size(s.framework_bytes) + "), " +
+                                      std::to_string(s.get(Counter::kFrameworkHits)) + " hits, " +
+                                      std::to_string(s.get(Counter::kFrameworkNewEntries)) + " compiled");
+  for (const auto& k : s.framework_kinds) {
+    out += row("  " + k.kind, std::to_string(k.entries) + " entries, " + format_size(k.bytes) + ", " +
+                                  std::to_string(k.hits) + " hits");
+  }
   const std::uint64_t total = s.stored_bytes + s.framework_bytes;
   out += row("Cache size", format_size(total) + " / " + format_size(s.max_size) + " (" +
                                percent(static_cast<double>(total), static_cast<double>(s.max_size)) + ")");

@@ -127,7 +127,7 @@ int run_with_hooks(const CacheConfig& config_in, const std::vector<std::string>&
   }
   if (!quiet && isatty(STDERR_FILENO)) {
     if (auto s = (*cache)->stats(); s) {
-      std::fprintf(stderr, "mithril: %llu entries used, %llu new; cache %s / %s\n",
+      std::fprintf(stderr, "mithril: %llu hits, %llu new entries (compiled); cache %s / %s\n",
                    static_cast<unsigned long long>(synced->accessed_entries),
                    static_cast<unsigned long long>(synced->new_entries),
                    format_size(s->stored_bytes + s->framework_bytes).c_str(), format_size(s->max_size).c_str());

@@ -8,6 +8,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace mithril {
 
@@ -22,11 +23,21 @@ enum class Counter : int {
   kErrors = 7,        // operations that failed with an error (not misses)
   kEvictedBytes = 8,  // stored bytes freed by eviction
   kDedupObjects = 9,  // objects a put did not write because they were already stored
+  kFrameworkHits = 10,        // framework entries a run read (torch/Triton cache hits)
+  kFrameworkNewEntries = 11,  // framework entries a run created (compiled: misses)
 };
-inline constexpr int kCounterCount = 10;
+inline constexpr int kCounterCount = 12;
 
 // "hits", "misses", ... (stable names used in JSON and the CLI).
 const char* counter_name(Counter c);
+
+// Framework entries of one kind ("inductor-fxgraph", "triton-kernel", ...).
+struct FrameworkKindStats {
+  std::string kind;
+  std::uint64_t entries = 0;
+  std::uint64_t bytes = 0;
+  std::int64_t hits = 0;
+};
 
 struct Stats {
   std::array<std::int64_t, kCounterCount> counters{};
@@ -36,6 +47,7 @@ struct Stats {
   std::uint64_t logical_bytes = 0;  // uncompressed bytes of all objects
   std::uint64_t framework_entries = 0;
   std::uint64_t framework_bytes = 0;  // bytes of tracked framework files
+  std::vector<FrameworkKindStats> framework_kinds;
   std::uint64_t max_size = 0;       // the budget (bounds stored_bytes + framework_bytes)
   std::uint64_t index_bytes = 0;    // size of the index database files
   std::uint64_t quarantined = 0;    // files in quarantine/

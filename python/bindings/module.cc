@@ -54,6 +54,15 @@ py::dict stats_dict(const Stats& s) {
   d["quarantined_files"] = s.quarantined;
   d["hit_rate"] = s.hit_rate();
   d["counters"] = counters;
+  py::dict kinds;
+  for (const auto& k : s.framework_kinds) {
+    py::dict e;
+    e["entries"] = k.entries;
+    e["bytes"] = k.bytes;
+    e["hits"] = k.hits;
+    kinds[py::str(k.kind)] = e;
+  }
+  d["frameworks"] = kinds;
   return d;
 }
 

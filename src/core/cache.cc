@@ -474,8 +474,8 @@ Result<Stats> Cache::stats() {
   MITHRIL_ASSIGN(s.stored_bytes, m_impl->index->stored_bytes());
   MITHRIL_ASSIGN(s.logical_bytes, m_impl->index->logical_bytes());
   MITHRIL_ASSIGN(s.framework_bytes, m_impl->index->fw_bytes());
-  MITHRIL_ASSIGN(const auto fw_entries, m_impl->index->fw_entries());
-  s.framework_entries = fw_entries.size();
+  MITHRIL_ASSIGN(s.framework_entries, m_impl->index->fw_entry_count());
+  MITHRIL_ASSIGN(s.framework_kinds, m_impl->index->fw_kinds());
   for (const char* ext : {"", "-wal"}) {
     MITHRIL_ASSIGN(const auto st, m_impl->env.stat(m_impl->config.root + "/index.db" + ext));
     if (st) s.index_bytes += st->size;

@@ -336,6 +336,8 @@ Result<FrameworkReport> Cache::sync_frameworks(const DeviceClass& partition, con
     if (activity.changes_known) return sync_changes_txn(impl, partition, activity, now, &report);
     return sync_all_txn(impl, partition, activity, now, &report);
   }));
+  impl.count(Counter::kFrameworkHits, static_cast<std::int64_t>(report.accessed_entries));
+  impl.count(Counter::kFrameworkNewEntries, static_cast<std::int64_t>(report.new_entries));
   MITHRIL_TRY(impl.maybe_gc_locked());
   MITHRIL_ASSIGN(report.entries, impl.index->fw_entry_count());
   log_event(LogLevel::kInfo, "sync",

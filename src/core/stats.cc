@@ -14,6 +14,8 @@ const char* counter_name(Counter c) {
     case Counter::kErrors: return "errors";
     case Counter::kEvictedBytes: return "evicted_bytes";
     case Counter::kDedupObjects: return "dedup_objects";
+    case Counter::kFrameworkHits: return "framework_hits";
+    case Counter::kFrameworkNewEntries: return "framework_new_entries";
   }
   return "unknown";
 }

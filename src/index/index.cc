@@ -463,6 +463,18 @@ Result<std::vector<FwFile>> Index::fw_entry_files(const std::string& name) {
   return out;
 }
 
+Result<std::vector<FrameworkKindStats>> Index::fw_kinds() {
+  MITHRIL_STMT(s, "SELECT kind, COUNT(*), SUM(size), SUM(hits) FROM fw_entries GROUP BY kind ORDER BY kind");
+  std::vector<FrameworkKindStats> out;
+  for (;;) {
+    MITHRIL_ASSIGN(const bool row, s.step());
+    if (!row) break;
+    out.push_back(FrameworkKindStats{s.text(0), static_cast<std::uint64_t>(s.i64(1)),
+                                     static_cast<std::uint64_t>(s.i64(2)), s.i64(3)});
+  }
+  return out;
+}
+
 Result<std::uint64_t> Index::fw_entry_count() {
   MITHRIL_STMT(s, "SELECT COUNT(*) FROM fw_entries");
   MITHRIL_ASSIGN(const bool row, s.step());

@@ -121,6 +121,7 @@ class Index {
   // The recorded files of one entry (empty when the entry is unknown).
   Result<std::vector<FwFile>> fw_entry_files(const std::string& name);
   Result<std::uint64_t> fw_entry_count();
+  Result<std::vector<FrameworkKindStats>> fw_kinds();
   // Replaces the entry `name` and its file list. Keeps created/last_access/
   // hits of a previous version; `accessed` sets last_access = now, hits += 1.
   Result<void> fw_put_entry(const std::string& name, const std::string& kind, const std::vector<FwFile>& files,

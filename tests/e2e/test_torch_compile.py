@@ -27,6 +27,10 @@ def test_warm_run_hits_and_compiles_nothing(warm_copy, tmp_path):
     s = warm_copy.stats()
     assert s["framework_entries"] > 0
     assert s["total_bytes"] == s["stored_bytes"] + s["framework_bytes"]
+    # The warm run read both graphs (inotify): credited as framework hits.
+    assert s["counters"]["framework_hits"] >= 2
+    assert s["frameworks"]["inductor-fxgraph"]["hits"] >= 2
+    assert s["counters"]["framework_new_entries"] > 0, "from the cold run that filled the root"
 
 
 def test_truncated_kernel_is_quarantined_and_recompiled(warm_copy, tmp_path):
