@@ -163,9 +163,10 @@ int cmd_config(const GlobalOptions& g) {
   return 0;
 }
 
-// mithril key --graph G --input 8x?x128:float32 --device cpu-AVX2 [--salt S] [--dump]
-int cmd_key(const std::string& graph, const std::vector<std::string>& inputs, const std::string& device,
-            const std::string& salt, bool dump) {
+// Builds a CacheKey from `mithril key` / `mithril explain` arguments:
+// --graph G --input 8x?x128:float32 ... --device cpu-AVX2 --salt S
+CacheKey parse_key_args(const std::string& graph, const std::vector<std::string>& inputs, const std::string& device,
+                        const std::string& salt) {
   std::vector<InputSpec> specs;
   for (const auto& in : inputs) {
     const auto colon = in.rfind(':');
@@ -189,10 +190,41 @@ int cmd_key(const std::string& graph, const std::vector<std::string>& inputs, co
   }
   auto dev = DeviceClass::parse(device);
   if (!dev) throw CommandError{dev.error().message, kExitUsage};
-  const CacheKey key(graph, specs, *dev, salt);
+  CacheKey key(graph, specs, *dev, salt);
   check(key.validate());
-  print(dump ? key.debug_dump() : key.digest().to_hex() + "\n");
-  return 0;
+  return key;
+}
+
+// Why would this key miss? Compares it with every cached keyed entry and
+// prints the nearest one's differing fields. Exit 0 on a hit, 1 on a miss.
+// Reads manifests only: it does not count as a lookup in the statistics.
+int cmd_explain(const GlobalOptions& g, const CacheKey& wanted) {
+  const auto keys = check(open_cache(g)->keys());
+  const std::string digest = wanted.digest().to_hex();
+  const CacheKey* best = nullptr;
+  std::vector<std::string> best_diff;
+  for (const auto& k : keys) {
+    const bool serves = k.with_device(wanted.device()) == wanted && k.device().can_serve(wanted.device());
+    if (serves) {
+      print("hit: " + digest + " is served by cached entry " + k.digest().to_hex() + " (" + k.device().to_string() +
+            ")\n");
+      return 0;
+    }
+    auto diff = diff_keys(wanted, k);
+    if (best == nullptr || diff.size() < best_diff.size()) {
+      best = &k;
+      best_diff = std::move(diff);
+    }
+  }
+  print("miss: " + digest + "\n");
+  if (best == nullptr) {
+    print("the cache holds no keyed entries\n");
+  } else {
+    print("nearest cached entry: " + best->digest().to_hex() + " (" + std::to_string(best_diff.size()) +
+          " field(s) differ: wanted vs cached)\n");
+    for (const auto& line : best_diff) print("  " + line + "\n");
+  }
+  return kExitError;
 }
 
 }  // namespace
@@ -258,6 +290,11 @@ int run_cli(int argc, char** argv) {
   key->add_option("--device", device, "cpu-<ISA>, cuda, cuda-sm90 (default cpu-DEFAULT)");
   key->add_option("--salt", salt, "namespace/version salt");
   key->add_flag("--dump", dump, "print the field-by-field dump of the key bytes");
+  auto* explain = app.add_subcommand("explain", "say why a key misses: the nearest cached key's differing fields");
+  explain->add_option("--graph", graph, "graph hash")->required();
+  explain->add_option("--input", inputs, "input spec SHAPE:DTYPE, e.g. 8x?x128:float32");
+  explain->add_option("--device", device, "cpu-<ISA>, cuda, cuda-sm90 (default cpu-DEFAULT)");
+  explain->add_option("--salt", salt, "namespace/version salt");
 
   try {
     app.parse(argc, argv);
@@ -282,7 +319,12 @@ int run_cli(int argc, char** argv) {
       return 0;
     }
     if (*config) return cmd_config(g);
-    if (*key) return cmd_key(graph, inputs, device, salt, dump);
+    if (*key) {
+      const CacheKey k = parse_key_args(graph, inputs, device, salt);
+      print(dump ? k.debug_dump() : k.digest().to_hex() + "\n");
+      return 0;
+    }
+    if (*explain) return cmd_explain(g, parse_key_args(graph, inputs, device, salt));
     if (*run) {
       if (!command.empty() && command.front() == "--") command.erase(command.begin());
       if (command.empty()) throw CommandError{"run needs a command: mithril run -- CMD ARGS...", kExitUsage};

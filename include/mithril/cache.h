@@ -153,6 +153,10 @@ class Cache {
   // digest (kCorruption on a mismatch, nothing published), and records it.
   Result<BundleReport> unpack_frameworks(const std::string& path);
 
+  // The keys of every keyed entry (read from their manifests), for
+  // `mithril explain`. Unreadable manifests are skipped.
+  Result<std::vector<CacheKey>> keys();
+
   Result<Stats> stats();
   // Entries, most recently used first, at most `limit`.
   Result<std::vector<EntryRecord>> list(std::size_t limit = SIZE_MAX);

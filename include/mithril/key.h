@@ -126,4 +126,9 @@ class CacheKey {
   std::string m_salt;
 };
 
+// Field-by-field differences between two keys, one human-readable line per
+// differing field ("input[0].shape: [8, ?] vs [8, 32]"); empty when equal.
+// Used by `mithril explain` to say why a lookup missed.
+std::vector<std::string> diff_keys(const CacheKey& wanted, const CacheKey& cached);
+
 }  // namespace mithril

@@ -462,6 +462,25 @@ Result<std::vector<EntryRecord>> Cache::list(std::size_t limit) {
   return out;
 }
 
+Result<std::vector<CacheKey>> Cache::keys() {
+  std::lock_guard lock(m_impl->mu);
+  std::vector<Digest> roots;
+  MITHRIL_TRY(m_impl->index->for_each_entry([&](const EntryRecord& e) {
+    if (e.kind == EntryKind::kManifest) roots.push_back(e.root);
+    return true;
+  }));
+  std::vector<CacheKey> out;
+  for (const auto& root : roots) {
+    auto text = m_impl->store->get(root);
+    if (!text || !*text) continue;
+    auto entry = detail::parse_manifest(**text);
+    if (!entry) continue;
+    auto key = CacheKey::deserialize(entry->key_bytes);
+    if (key) out.push_back(std::move(*key));
+  }
+  return out;
+}
+
 Result<Stats> Cache::stats() {
   std::lock_guard lock(m_impl->mu);
   MITHRIL_TRY(m_impl->flush_locked());

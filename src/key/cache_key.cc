@@ -211,6 +211,44 @@ std::string CacheKey::debug_dump() const {
   return out.str();
 }
 
+namespace {
+
+std::string shape_text(const std::vector<std::int64_t>& shape) {
+  std::string out = "[";
+  for (std::size_t k = 0; k < shape.size(); ++k) {
+    if (k) out += ", ";
+    out += shape[k] == InputSpec::kDynamic ? std::string("?") : std::to_string(shape[k]);
+  }
+  return out + "]";
+}
+
+}  // namespace
+
+std::vector<std::string> diff_keys(const CacheKey& wanted, const CacheKey& cached) {
+  std::vector<std::string> out;
+  const auto quoted = [](const std::string& s) { return "\"" + printable(s) + "\""; };
+  if (wanted.graph_hash() != cached.graph_hash()) {
+    out.push_back("graph_hash: " + quoted(wanted.graph_hash()) + " vs " + quoted(cached.graph_hash()));
+  }
+  const auto& a = wanted.inputs();
+  const auto& b = cached.inputs();
+  if (a.size() != b.size()) {
+    out.push_back("inputs: " + std::to_string(a.size()) + " vs " + std::to_string(b.size()));
+  }
+  for (std::size_t i = 0; i < std::min(a.size(), b.size()); ++i) {
+    const std::string at = "input[" + std::to_string(i) + "]";
+    if (a[i].shape != b[i].shape) out.push_back(at + ".shape: " + shape_text(a[i].shape) + " vs " + shape_text(b[i].shape));
+    if (a[i].dtype != b[i].dtype) {
+      out.push_back(at + ".dtype: " + dtype_name(a[i].dtype) + " vs " + dtype_name(b[i].dtype));
+    }
+  }
+  if (!(wanted.device() == cached.device())) {
+    out.push_back("device: " + wanted.device().to_string() + " vs " + cached.device().to_string());
+  }
+  if (wanted.salt() != cached.salt()) out.push_back("salt: " + quoted(wanted.salt()) + " vs " + quoted(cached.salt()));
+  return out;
+}
+
 CacheKey CacheKey::with_device(DeviceClass device) const {
   CacheKey k = *this;
   k.m_device = device;

@@ -118,3 +118,21 @@ def test_content_store_verifies_and_quarantines(tmp_path):
     with pytest.raises(mc.CorruptionError, match="quarantined"):
         store.get(d)
     assert not store.has(d)
+
+
+def test_explain_names_the_field_that_made_a_miss(tmp_path):
+    root = tmp_path / "root"
+    cache = mc.open_cache(root=root)
+    cached = mc.CacheKey("graph-1", [mc.InputSpec([8, 32], "float32")], mc.DeviceClass.cpu("AVX2"), "torch-2.13.0")
+    cache.put_entry(cached, {"k.so": b"x"})
+    cache.put_entry(mc.CacheKey("other", [], mc.DeviceClass.cpu("AVX2")), {"k.so": b"y"})
+    del cache
+    base = ["mithril", "--root", str(root), "explain", "--graph", "graph-1", "--device", "cpu-AVX2",
+            "--salt", "torch-2.13.0"]
+    miss = subprocess.run(base + ["--input", "8x?:float32"], capture_output=True)
+    assert miss.returncode == 1
+    out = miss.stdout.decode()
+    assert "nearest cached entry: " + cached.digest() in out
+    assert "input[0].shape: [8, ?] vs [8, 32]" in out
+    hit = subprocess.run(base + ["--input", "8x32:float32"], capture_output=True)
+    assert hit.returncode == 0 and hit.stdout.decode().startswith("hit: ")

@@ -150,3 +150,24 @@ TEST(DeviceClass, ParsesWhatItPrints) {
 
 }  // namespace
 }  // namespace mithril
+
+namespace mithril {
+namespace {
+
+TEST(DiffKeys, NamesExactlyTheFieldsThatDiffer) {
+  const CacheKey a("g", {{{8, -1}, DType::kFloat32}}, DeviceClass::cpu(CpuIsa::kAvx2), "torch-2.13.0");
+  EXPECT_TRUE(diff_keys(a, a).empty());
+  const CacheKey b("g", {{{8, 32}, DType::kFloat32}}, DeviceClass::cpu(CpuIsa::kAvx2), "torch-2.13.0");
+  EXPECT_EQ(diff_keys(a, b), std::vector<std::string>{"input[0].shape: [8, ?] vs [8, 32]"});
+  const CacheKey c("h", {{{8, -1}, DType::kBFloat16}, {{1}, DType::kInt64}}, DeviceClass::cpu(CpuIsa::kAvx512), "x");
+  const auto d = diff_keys(a, c);
+  ASSERT_EQ(d.size(), 5u);
+  EXPECT_EQ(d[0], "graph_hash: \"g\" vs \"h\"");
+  EXPECT_EQ(d[1], "inputs: 1 vs 2");
+  EXPECT_EQ(d[2], "input[0].dtype: float32 vs bfloat16");
+  EXPECT_EQ(d[3], "device: cpu-AVX2 vs cpu-AVX512");
+  EXPECT_EQ(d[4], "salt: \"torch-2.13.0\" vs \"x\"");
+}
+
+}  // namespace
+}  // namespace mithril
