@@ -31,6 +31,18 @@ T unwrap(Result<T> r) {
   if constexpr (!std::is_void_v<T>) return std::move(*r);
 }
 
+// Runs `f` (returning Result<T>) with the GIL released, then unwraps it
+// (raising the mapped Python exception on error) with the GIL held again.
+template <typename F>
+auto released(F&& f) {
+  std::optional<decltype(f())> r;
+  {
+    py::gil_scoped_release release;
+    r.emplace(f());
+  }
+  return unwrap(std::move(*r));
+}
+
 Digest parse_digest(const std::string& hex) {
   auto d = Digest::from_hex(hex);
   if (!d) throw py::value_error("not a digest (64 hex characters): " + hex);
@@ -209,51 +221,26 @@ PYBIND11_MODULE(_core, m) {
 
   py::class_<Cache>(m, "Cache")
       .def_static("open", [](const CacheConfig& c) {
-        Result<std::unique_ptr<Cache>> r;
-        {
-          py::gil_scoped_release release;
-          r = Cache::open(c);
-        }
-        return unwrap(std::move(r));
+        return released([&] { return Cache::open(c); });
       })
       .def_property_readonly("config", &Cache::config)
       .def("put_blob", [](Cache& c, py::bytes data) {
         std::string copy(data);
-        Result<ObjectInfo> r;
-        {
-          py::gil_scoped_release release;
-          r = c.put_blob(copy);
-        }
-        return unwrap(std::move(r)).digest.to_hex();
+        return released([&] { return c.put_blob(copy); }).digest.to_hex();
       })
       .def("put_file", [](Cache& c, const std::string& path) {
-        Result<ObjectInfo> r;
-        {
-          py::gil_scoped_release release;
-          r = c.put_blob_file(path);
-        }
-        return unwrap(std::move(r)).digest.to_hex();
+        return released([&] { return c.put_blob_file(path); }).digest.to_hex();
       })
       .def("get_blob", [](Cache& c, const std::string& hex) -> py::object {
         const Digest d = parse_digest(hex);
-        Result<std::optional<std::string>> r;
-        {
-          py::gil_scoped_release release;
-          r = c.get_blob(d);
-        }
-        auto v = unwrap(std::move(r));
+        auto v = released([&] { return c.get_blob(d); });
         if (!v) return py::none();
         return py::bytes(*v);
       })
       .def("put_entry", [](Cache& c, const CacheKey& key, const std::map<std::string, py::bytes>& files) {
         std::vector<EntryFile> copy;
         for (const auto& [name, data] : files) copy.push_back(EntryFile{name, std::string(data)});
-        Result<Digest> r;
-        {
-          py::gil_scoped_release release;
-          r = c.put_entry(key, copy);
-        }
-        return unwrap(std::move(r)).to_hex();
+        return released([&] { return c.put_entry(key, copy); }).to_hex();
       })
       .def("get_entry", [](Cache& c, const CacheKey& key) -> py::object {
         std::optional<std::map<std::string, std::string>> files;
@@ -290,12 +277,7 @@ PYBIND11_MODULE(_core, m) {
       })
       .def("remove", [](Cache& c, const std::string& hex) { return unwrap(c.remove(parse_digest(hex))); })
       .def("gc", [](Cache& c, std::optional<std::uint64_t> max_size) {
-        Result<GcReport> r;
-        {
-          py::gil_scoped_release release;
-          r = c.gc(max_size);
-        }
-        const auto g = unwrap(std::move(r));
+        const auto g = released([&] { return c.gc(max_size); });
         py::dict d;
         d["evicted_entries"] = g.evicted_entries;
         d["evicted_bytes"] = g.evicted_bytes;
@@ -305,12 +287,7 @@ PYBIND11_MODULE(_core, m) {
         return d;
       }, py::arg("max_size") = py::none())
       .def("verify", [](Cache& c, bool repair) {
-        Result<VerifyReport> r;
-        {
-          py::gil_scoped_release release;
-          r = c.verify(repair);
-        }
-        const auto v = unwrap(std::move(r));
+        const auto v = released([&] { return c.verify(repair); });
         py::dict d;
         d["objects_checked"] = v.objects_checked;
         d["corrupt"] = v.corrupt;
@@ -322,31 +299,16 @@ PYBIND11_MODULE(_core, m) {
         return d;
       }, py::arg("repair") = false)
       .def("stats", [](Cache& c) {
-        Result<Stats> r;
-        {
-          py::gil_scoped_release release;
-          r = c.stats();
-        }
-        return stats_dict(unwrap(std::move(r)));
+        return stats_dict(released([&] { return c.stats(); }));
       })
       .def("flush", [](Cache& c) { unwrap(c.flush()); })
       .def("check_frameworks", [](Cache& c, const DeviceClass& p) {
-        Result<FrameworkReport> r;
-        {
-          py::gil_scoped_release release;
-          r = c.check_frameworks(p);
-        }
-        return framework_dict(unwrap(std::move(r)));
+        return framework_dict(released([&] { return c.check_frameworks(p); }));
       })
       .def("sync_frameworks", [](Cache& c, const DeviceClass& p, const std::vector<std::string>& opened,
                                  std::optional<std::vector<std::string>> changed) {
         FrameworkActivity activity{opened, changed.value_or(std::vector<std::string>{}), changed.has_value()};
-        Result<FrameworkReport> r;
-        {
-          py::gil_scoped_release release;
-          r = c.sync_frameworks(p, activity);
-        }
-        return framework_dict(unwrap(std::move(r)));
+        return framework_dict(released([&] { return c.sync_frameworks(p, activity); }));
       }, py::arg("partition"), py::arg("opened") = std::vector<std::string>{}, py::arg("changed") = py::none());
 
   py::class_<ContentStore>(m, "ContentStore")
@@ -359,29 +321,14 @@ PYBIND11_MODULE(_core, m) {
       }, py::arg("dir"), py::arg("compress") = false, py::arg("fsync") = false, py::arg("verify_on_read") = true)
       .def("put", [](ContentStore& s, py::bytes data) {
         std::string copy(data);
-        Result<ObjectInfo> r;
-        {
-          py::gil_scoped_release release;
-          r = s.put_bytes(copy);
-        }
-        return unwrap(std::move(r)).digest.to_hex();
+        return released([&] { return s.put_bytes(copy); }).digest.to_hex();
       })
       .def("put_file", [](ContentStore& s, const std::string& path) {
-        Result<ObjectInfo> r;
-        {
-          py::gil_scoped_release release;
-          r = s.put_file(path);
-        }
-        return unwrap(std::move(r)).digest.to_hex();
+        return released([&] { return s.put_file(path); }).digest.to_hex();
       })
       .def("get", [](ContentStore& s, const std::string& hex) -> py::object {
         const Digest d = parse_digest(hex);
-        Result<std::optional<std::string>> r;
-        {
-          py::gil_scoped_release release;
-          r = s.get(d);
-        }
-        auto v = unwrap(std::move(r));
+        auto v = released([&] { return s.get(d); });
         if (!v) return py::none();
         return py::bytes(*v);
       })
@@ -390,13 +337,8 @@ PYBIND11_MODULE(_core, m) {
       })
       .def("remove", [](ContentStore& s, const std::string& hex) { return unwrap(s.remove(parse_digest(hex))); })
       .def("verify", [](ContentStore& s, const std::string& hex) {
-        Result<bool> r;
         const Digest d = parse_digest(hex);
-        {
-          py::gil_scoped_release release;
-          r = s.verify(d, true);
-        }
-        return unwrap(std::move(r));
+        return released([&] { return s.verify(d, true); });
       })
       .def_property_readonly("dir", &ContentStore::dir);
 

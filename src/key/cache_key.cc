@@ -226,7 +226,12 @@ std::string shape_text(const std::vector<std::int64_t>& shape) {
 
 std::vector<std::string> diff_keys(const CacheKey& wanted, const CacheKey& cached) {
   std::vector<std::string> out;
-  const auto quoted = [](const std::string& s) { return "\"" + printable(s) + "\""; };
+  const auto quoted = [](const std::string& s) {
+    std::string q(1, '"');  // built by appending: GCC 12 -O3 warns on "lit" + string&&
+    q += printable(s);
+    q += '"';
+    return q;
+  };
   if (wanted.graph_hash() != cached.graph_hash()) {
     out.push_back("graph_hash: " + quoted(wanted.graph_hash()) + " vs " + quoted(cached.graph_hash()));
   }
