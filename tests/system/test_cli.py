@@ -236,3 +236,15 @@ def test_logging_is_silent_by_default_and_json_lines_when_asked(mithril, tmp_pat
     events = [json.loads(line) for line in log.read_text().splitlines()]
     assert [e["event"] for e in events if e["event"] in ("evict", "gc")] == ["evict", "gc"]
     assert all(e["level"] != "debug" for e in events)
+
+
+def test_root_is_private_to_the_user(mithril, tmp_path):
+    f = write(tmp_path / "x", b"secret-ish")
+    mithril.run("put", f)
+    mithril.run("env")
+    d = b3sum(f)
+    mode = lambda p: oct(os.stat(p).st_mode & 0o777)  # noqa: E731
+    assert mode(mithril.root) == "0o700"
+    assert mode(mithril.root / "objects" / d[:2]) == "0o700"
+    assert mode(mithril.object_path(d)) == "0o600"
+    assert all(mode(p) == "0o700" for p in (mithril.root / "fw").rglob("*") if p.is_dir())
