@@ -220,16 +220,27 @@ Result<std::optional<std::string>> ContentStore::get(const Digest& digest) {
   Result<Digest> got = Digest();
   if (!opened.second) {
     // Uncompressed: read straight into the result (one copy), then hash.
+    // Hashed chunk by chunk right after each read, while the bytes are still
+    // in the CPU cache, and without zero-filling the buffer first.
     MITHRIL_ASSIGN(const FileStat st, m_env->fstat(opened.first));
-    out.resize(st.size);
-    std::size_t done = 0;
-    while (done < out.size()) {
-      MITHRIL_ASSIGN(const std::size_t n, m_env->read(opened.first, out.data() + done, out.size() - done));
-      if (n == 0) break;
-      done += n;
-    }
-    out.resize(done);  // shorter if truncated meanwhile: the digest check catches it
-    got = blake3(out);
+    Hasher hasher;
+    Result<void> io;
+    out.resize_and_overwrite(st.size, [&](char* p, std::size_t size) {
+      std::size_t done = 0;
+      while (done < size) {
+        auto n = m_env->read(opened.first, p + done, std::min<std::size_t>(size - done, 1 << 20));
+        if (!n) {
+          io = std::unexpected(n.error());
+          break;
+        }
+        if (*n == 0) break;  // shorter if truncated meanwhile: the digest check catches it
+        hasher.update(std::string_view(p + done, *n));
+        done += *n;
+      }
+      return done;
+    });
+    MITHRIL_TRY(io);
+    got = hasher.finalize();
   } else {
     got = detail::read_object(*m_env, opened.first, true, [&](std::string_view chunk) -> Result<void> {
       out.append(chunk);
