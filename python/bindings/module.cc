@@ -92,6 +92,15 @@ py::dict framework_dict(const FrameworkReport& r) {
   return d;
 }
 
+py::dict bundle_dict(const BundleReport& r) {
+  py::dict d;
+  d["partition"] = r.partition;
+  d["files"] = r.files;
+  d["bytes"] = r.bytes;
+  d["skipped_existing"] = r.skipped_existing;
+  return d;
+}
+
 CacheKey make_key(const py::object& graph_hash, const std::vector<InputSpec>& inputs, const DeviceClass& device,
                   const std::string& salt) {
   std::string g = py::isinstance<py::bytes>(graph_hash) ? std::string(graph_hash.cast<py::bytes>())
@@ -302,6 +311,12 @@ PYBIND11_MODULE(_core, m) {
         return stats_dict(released([&] { return c.stats(); }));
       })
       .def("flush", [](Cache& c) { unwrap(c.flush()); })
+      .def("pack_frameworks", [](Cache& c, const DeviceClass& p, const std::string& path) {
+        return bundle_dict(released([&] { return c.pack_frameworks(p, path); }));
+      }, py::arg("partition"), py::arg("path"))
+      .def("unpack_frameworks", [](Cache& c, const std::string& path) {
+        return bundle_dict(released([&] { return c.unpack_frameworks(path); }));
+      }, py::arg("path"))
       .def("check_frameworks", [](Cache& c, const DeviceClass& p) {
         return framework_dict(released([&] { return c.check_frameworks(p); }));
       })

@@ -136,3 +136,19 @@ def test_explain_names_the_field_that_made_a_miss(tmp_path):
     assert "input[0].shape: [8, ?] vs [8, 32]" in out
     hit = subprocess.run(base + ["--input", "8x32:float32"], capture_output=True)
     assert hit.returncode == 0 and hit.stdout.decode().startswith("hit: ")
+
+
+def test_pack_and_unpack_from_python(tmp_path):
+    part = mc.DeviceClass.detect()
+    src = mc.open_cache(root=tmp_path / "a")
+    ind = mc._core.framework_dirs(str(tmp_path / "a"), part)["TORCHINDUCTOR_CACHE_DIR"]
+    os.makedirs(os.path.join(ind, "fxgraph", "ab", "fabc"))
+    with open(os.path.join(ind, "fxgraph", "ab", "fabc", "entry"), "wb") as fh:
+        fh.write(b"graph bytes")
+    report = src.pack_frameworks(part, str(tmp_path / "b.tar.zst"))
+    assert report["files"] == 1 and report["partition"] == str(part)
+    dst = mc.open_cache(root=tmp_path / "b")
+    assert dst.unpack_frameworks(str(tmp_path / "b.tar.zst"))["files"] == 1
+    assert dst.stats()["framework_entries"] == 1
+    with pytest.raises(mc.MithrilError):
+        dst.unpack_frameworks(str(tmp_path / "missing.tar.zst"))
