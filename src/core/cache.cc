@@ -261,9 +261,9 @@ Result<ObjectInfo> Cache::put_blob_file(const std::string& path) {
 Result<std::optional<std::string>> Cache::get_blob(const Digest& digest) {
   std::lock_guard lock(m_impl->mu);
   auto r = [&]() -> Result<std::optional<std::string>> {
-    MITHRIL_ASSIGN(const auto rec, m_impl->index->find_entry(digest));
+    MITHRIL_ASSIGN(const auto kind, m_impl->index->find_entry_kind(digest));
     std::optional<std::string> data;
-    if (rec && rec->kind == EntryKind::kBlob) {
+    if (kind == EntryKind::kBlob) {
       MITHRIL_ASSIGN(data, m_impl->read_object_locked(digest));
     }
     log_event(LogLevel::kDebug, data ? "hit" : "miss", {{"key", digest.to_hex()}});

@@ -220,6 +220,14 @@ Result<std::optional<EntryRecord>> Index::find_entry(const Digest& key) {
   return std::optional<EntryRecord>(read_entry(s));
 }
 
+Result<std::optional<EntryKind>> Index::find_entry_kind(const Digest& key) {
+  MITHRIL_STMT(s, "SELECT kind FROM entries WHERE key = ?");
+  s.bind(1, key);
+  MITHRIL_ASSIGN(const bool row, s.step());
+  if (!row) return std::optional<EntryKind>{};
+  return std::optional<EntryKind>(static_cast<EntryKind>(s.i64(0)));
+}
+
 Result<void> Index::insert_entry(const EntryRecord& entry, const std::vector<Digest>& objects,
                                  std::vector<Digest>* dead) {
   // Size of the entry = stored bytes of its distinct objects.

@@ -82,6 +82,8 @@ class Index {
 
   // ---- entries ----
   Result<std::optional<EntryRecord>> find_entry(const Digest& key);
+  // The hit path's lean lookup: only the entry's kind (nullopt when absent).
+  Result<std::optional<EntryKind>> find_entry_kind(const Digest& key);
   // Inserts the entry and takes one reference on each of `objects` (which
   // must already be upserted). An existing entry with the same key is
   // replaced; digests of objects it leaves unreferenced are appended to `dead`.
