@@ -342,13 +342,6 @@ Result<std::optional<EntryRecord>> Index::oldest_entry() {
   return std::optional<EntryRecord>(read_entry(s));
 }
 
-Result<std::vector<Digest>> Index::entry_objects(const Digest& key) {
-  MITHRIL_STMT(s, "SELECT eo.digest FROM entry_objects eo JOIN entries e ON e.id = eo.entry_id "
-                  "WHERE e.key = ?");
-  s.bind(1, key);
-  return collect_digests(s);
-}
-
 Result<std::vector<Digest>> Index::entries_using(const Digest& digest) {
   MITHRIL_STMT(s, "SELECT e.key FROM entry_objects eo JOIN entries e ON e.id = eo.entry_id "
                   "WHERE eo.digest = ?");
@@ -563,19 +556,6 @@ Result<std::optional<FwEntryRecord>> Index::fw_oldest() {
   if (!row) return std::optional<FwEntryRecord>{};
   return std::optional<FwEntryRecord>(
       FwEntryRecord{s.text(0), s.text(1), static_cast<std::uint64_t>(s.i64(2)), s.i64(3), s.i64(4), s.i64(5)});
-}
-
-Result<std::vector<FwEntryRecord>> Index::fw_entries() {
-  MITHRIL_STMT(s, "SELECT name, kind, size, created, last_access, hits FROM fw_entries "
-                  "ORDER BY last_access DESC, id DESC");
-  std::vector<FwEntryRecord> out;
-  for (;;) {
-    MITHRIL_ASSIGN(const bool row, s.step());
-    if (!row) break;
-    out.push_back(FwEntryRecord{s.text(0), s.text(1), static_cast<std::uint64_t>(s.i64(2)), s.i64(3), s.i64(4),
-                                s.i64(5)});
-  }
-  return out;
 }
 
 Result<std::uint64_t> Index::fw_bytes() {

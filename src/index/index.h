@@ -102,7 +102,6 @@ class Index {
   Result<std::vector<Digest>> doomed();
   Result<void> undoom(const Digest& digest);
   Result<void> doom_all_objects();
-  Result<std::vector<Digest>> entry_objects(const Digest& key);
   // Entries whose object list contains `digest`.
   Result<std::vector<Digest>> entries_using(const Digest& digest);
   Result<void> for_each_entry(const std::function<bool(const EntryRecord&)>& fn);
@@ -132,7 +131,6 @@ class Index {
   Result<std::vector<FwFile>> fw_remove_entry(const std::string& name);
   Result<void> fw_touch(const std::string& name, std::int64_t t);
   Result<std::optional<FwEntryRecord>> fw_oldest();
-  Result<std::vector<FwEntryRecord>> fw_entries();
   Result<std::uint64_t> fw_bytes();
 
   // PRAGMA integrity_check; false when SQLite reports damage.
