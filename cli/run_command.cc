@@ -99,11 +99,11 @@ int run_with_hooks(const CacheConfig& config_in, const std::vector<std::string>&
   }
   FileWatcher watcher;
   const bool watching = managed && watcher.start(watched);
-  log_event(LogLevel::kInfo, "run_start", {{"command", command.front()}, {"partition", partition.to_string()},
+  MITHRIL_LOG(LogLevel::kInfo, "run_start", {{"command", command.front()}, {"partition", partition.to_string()},
                                            {"root", config.root}});
   const auto t0 = std::chrono::steady_clock::now();
   const int rc = spawn_and_wait(command);
-  log_event(LogLevel::kInfo, "run_end",
+  MITHRIL_LOG(LogLevel::kInfo, "run_end",
             {{"command", command.front()}, {"exit_code", static_cast<std::int64_t>(rc)},
              {"ms", static_cast<std::int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                         std::chrono::steady_clock::now() - t0).count())}});

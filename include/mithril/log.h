@@ -29,3 +29,13 @@ bool log_enabled(LogLevel level);
 void log_event(LogLevel level, std::string_view event, std::initializer_list<LogField> fields = {});
 
 }  // namespace mithril
+
+// MITHRIL_LOG(level, event, {{"key", value}, ...}): like log_event(), but the
+// field values are only computed when `level` is enabled, so a disabled log
+// costs nothing on hot paths (hits must not hex-encode digests for nobody).
+#define MITHRIL_LOG(level, event, ...)                                  \
+  do {                                                                  \
+    if (::mithril::log_enabled(level)) {                                \
+      ::mithril::log_event(level, event, __VA_ARGS__);                  \
+    }                                                                   \
+  } while (0)

@@ -63,7 +63,7 @@ Result<void> Cache::Impl::purge_doomed_locked() {
 
 Result<void> Cache::Impl::drop_object_locked(const Digest& digest, bool corrupt) {
   if (corrupt) count(Counter::kCorruptions);
-  log_event(corrupt ? LogLevel::kWarn : LogLevel::kInfo, corrupt ? "quarantine" : "object_missing",
+  MITHRIL_LOG(corrupt ? LogLevel::kWarn : LogLevel::kInfo, corrupt ? "quarantine" : "object_missing",
             {{"object", digest.to_hex()}});
   return in_write_txn([&]() -> Result<void> {
     MITHRIL_ASSIGN(const auto users, index->entries_using(digest));
@@ -135,13 +135,13 @@ Result<bool> Cache::Impl::evict_one_txn(std::vector<Digest>* dead, int* busy_ski
   const bool fw_allowed = *busy_skips < 64;  // every fw entry may be busy
   if (fw && fw_allowed && (!cas || fw->last_access_ns < cas->last_access_ns)) {
     MITHRIL_ASSIGN(const std::uint64_t freed, evict_oldest_fw_txn(*this, *fw));
-    log_event(LogLevel::kInfo, freed > 0 ? "evict" : "evict_skipped_busy",
+    MITHRIL_LOG(LogLevel::kInfo, freed > 0 ? "evict" : "evict_skipped_busy",
               {{"entry", fw->name}, {"kind", fw->kind}, {"bytes", static_cast<std::int64_t>(fw->size)}});
     if (freed == 0 && fw->size > 0) ++*busy_skips;
     return true;
   }
   if (!cas) return false;
-  log_event(LogLevel::kInfo, "evict",
+  MITHRIL_LOG(LogLevel::kInfo, "evict",
             {{"entry", cas->key.to_hex()}, {"kind", "store"}, {"bytes", static_cast<std::int64_t>(cas->size)}});
   MITHRIL_TRY(index->remove_entry(cas->key, dead));
   pending_touches.erase(cas->key);
@@ -195,7 +195,7 @@ Result<GcReport> Cache::Impl::gc_locked(std::uint64_t budget) {
   MITHRIL_ASSIGN(const std::uint64_t stored1, index->stored_bytes());
   MITHRIL_ASSIGN(const std::uint64_t fw1, index->fw_bytes());
   report.stored_after = stored1 + fw1;
-  log_event(LogLevel::kInfo, "gc",
+  MITHRIL_LOG(LogLevel::kInfo, "gc",
             {{"budget", static_cast<std::int64_t>(budget)},
              {"evicted_entries", static_cast<std::int64_t>(report.evicted_entries)},
              {"size_before", static_cast<std::int64_t>(report.stored_before)},
@@ -240,7 +240,7 @@ Result<ObjectInfo> Cache::Impl::put_staged_blob_locked(Result<StagedObject> stag
   }));
   count(Counter::kPuts);
   count(Counter::kBytesIn, static_cast<std::int64_t>(size));
-  log_event(LogLevel::kDebug, "put", {{"object", info.digest.to_hex()}, {"size", static_cast<std::int64_t>(size)},
+  MITHRIL_LOG(LogLevel::kDebug, "put", {{"object", info.digest.to_hex()}, {"size", static_cast<std::int64_t>(size)},
                                       {"dedup", static_cast<std::int64_t>(info.existed ? 1 : 0)}});
   MITHRIL_TRY(maybe_gc_locked());
   return info;
@@ -266,7 +266,7 @@ Result<std::optional<std::string>> Cache::get_blob(const Digest& digest) {
     if (kind == EntryKind::kBlob) {
       MITHRIL_ASSIGN(data, m_impl->read_object_locked(digest));
     }
-    log_event(LogLevel::kDebug, data ? "hit" : "miss", {{"key", digest.to_hex()}});
+    MITHRIL_LOG(LogLevel::kDebug, data ? "hit" : "miss", {{"key", digest.to_hex()}});
     if (!data) {
       m_impl->count(Counter::kMisses);
     } else {
@@ -385,7 +385,7 @@ Result<std::optional<Entry>> Cache::get_entry(const CacheKey& key) {
       break;
     }
     m_impl->count(found ? Counter::kHits : Counter::kMisses);
-    log_event(LogLevel::kDebug, found ? "hit" : "miss", {{"key", key.digest().to_hex()}});
+    MITHRIL_LOG(LogLevel::kDebug, found ? "hit" : "miss", {{"key", key.digest().to_hex()}});
     MITHRIL_TRY(m_impl->maybe_flush_locked());
     return found;
   }();

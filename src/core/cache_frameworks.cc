@@ -295,13 +295,13 @@ Result<FrameworkReport> Cache::check_frameworks(const DeviceClass& partition) {
     }
   }
   if (bad.empty() && suspects.empty()) {
-    log_event(LogLevel::kDebug, "check", {{"partition", partition.to_string()},
+    MITHRIL_LOG(LogLevel::kDebug, "check", {{"partition", partition.to_string()},
                                           {"files_hashed", static_cast<std::int64_t>(report.files_hashed)}});
     return report;
   }
   MITHRIL_TRY(impl.in_write_txn([&]() -> Result<void> {
     for (const auto& [entry, corrupt] : bad) {
-      log_event(LogLevel::kWarn, "quarantine", {{"entry", entry}, {"reason", corrupt ? "digest mismatch" : "file missing"}});
+      MITHRIL_LOG(LogLevel::kWarn, "quarantine", {{"entry", entry}, {"reason", corrupt ? "digest mismatch" : "file missing"}});
       MITHRIL_ASSIGN(const std::uint64_t moved, quarantine_fw_entry_txn(impl, entry));
       report.quarantined_files += moved;
       ++report.quarantined_entries;
@@ -313,7 +313,7 @@ Result<FrameworkReport> Cache::check_frameworks(const DeviceClass& partition) {
         ++report.skipped_busy;  // being linked right now
         continue;
       }
-      log_event(LogLevel::kWarn, "quarantine", {{"file", s.rel_to_root}, {"reason", "incomplete ELF shared object"}});
+      MITHRIL_LOG(LogLevel::kWarn, "quarantine", {{"file", s.rel_to_root}, {"reason", "incomplete ELF shared object"}});
       auto moved = quarantine_fw_file(impl, s.rel_to_root);
       if (fd >= 0) (void)impl.env.close(fd);
       MITHRIL_TRY(moved);
@@ -340,7 +340,7 @@ Result<FrameworkReport> Cache::sync_frameworks(const DeviceClass& partition, con
   impl.count(Counter::kFrameworkNewEntries, static_cast<std::int64_t>(report.new_entries));
   MITHRIL_TRY(impl.maybe_gc_locked());
   MITHRIL_ASSIGN(report.entries, impl.index->fw_entry_count());
-  log_event(LogLevel::kInfo, "sync",
+  MITHRIL_LOG(LogLevel::kInfo, "sync",
             {{"partition", partition.to_string()}, {"incremental", static_cast<std::int64_t>(activity.changes_known)},
              {"entries", static_cast<std::int64_t>(report.entries)},
              {"new_entries", static_cast<std::int64_t>(report.new_entries)},

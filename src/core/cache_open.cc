@@ -46,7 +46,7 @@ Result<void> Cache::Impl::open_index_locked(bool discard_existing) {
   auto opened = Index::open(path, io);
   if (!opened && opened.error().code == ErrorCode::kCorruption && !discard_existing) {
     // Damaged beyond what SQLite can open: keep it for inspection, rebuild.
-    log_event(LogLevel::kWarn, "index_damaged", {{"path", path}, {"error", opened.error().message}});
+    MITHRIL_LOG(LogLevel::kWarn, "index_damaged", {{"path", path}, {"error", opened.error().message}});
     MITHRIL_TRY(move_aside(env, path));
     opened = Index::open(path, io);
   }
@@ -57,7 +57,7 @@ Result<void> Cache::Impl::open_index_locked(bool discard_existing) {
   return in_write_txn([&]() -> Result<void> {
     MITHRIL_ASSIGN(const bool now_ready, index->initialized());  // another process won
     if (now_ready) return {};
-    log_event(LogLevel::kInfo, "index_scan", {{"root", config.root}});  // new or lost index
+    MITHRIL_LOG(LogLevel::kInfo, "index_scan", {{"root", config.root}});  // new or lost index
     MITHRIL_TRY(rebuild_txn());
     return index->set_initialized();
   });
