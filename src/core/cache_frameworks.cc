@@ -72,6 +72,12 @@ Result<std::uint64_t> quarantine_fw_entry_txn(Cache::Impl& impl, const std::stri
 
 namespace {
 
+// The index name of entry `rel_name` of framework directory `dir`:
+// "<partition>/<framework>/<rel_name>" (dir.path minus "<root>/fw/").
+std::string fw_entry_name(const Cache::Impl& impl, const FrameworkDir& dir, const std::string& rel_name) {
+  return dir.path.substr(impl.config.root.size() + 1 + kFwPrefix.size()) + "/" + rel_name;
+}
+
 // Files currently on disk that belong to entry `rel_name` of `dir`.
 Result<std::vector<Found>> entry_files_on_disk(Env& env, const std::string& root, const FrameworkDir& dir,
                                                const std::string& rel_name) {
@@ -107,7 +113,7 @@ Result<void> record_entry_txn(Cache::Impl& impl, const FrameworkDir& dir, const 
                               const std::string& kind, const std::vector<Found>& files,
                               const std::vector<FwFile>& recorded, bool used, std::int64_t now,
                               FrameworkReport* report) {
-  const std::string name = dir.path.substr(impl.config.root.size() + 4) + "/" + rel_name;  // strip "<root>/fw/"
+  const std::string name = fw_entry_name(impl, dir, rel_name);
   if (files.empty()) {
     if (!recorded.empty()) {
       MITHRIL_TRY(impl.index->fw_remove_entry(name));
@@ -191,7 +197,7 @@ Result<void> sync_all_txn(Cache::Impl& impl, const DeviceClass& partition, const
     }
     const auto used_here = used.count(&dir) ? used.at(&dir) : std::map<std::string, std::string>{};
     for (const auto& [rel_name, group] : groups) {
-      const std::string name = dir.path.substr(impl.config.root.size() + 4) + "/" + rel_name;
+      const std::string name = fw_entry_name(impl, dir, rel_name);
       seen.insert(name);
       const auto rec = recorded_by_entry.find(name);
       MITHRIL_TRY(record_entry_txn(impl, dir, rel_name, group.first, group.second,
@@ -217,7 +223,7 @@ Result<void> sync_changes_txn(Cache::Impl& impl, const DeviceClass& partition, c
     const auto changed_here = changed.count(&dir) ? changed.at(&dir) : std::map<std::string, std::string>{};
     const auto used_here = used.count(&dir) ? used.at(&dir) : std::map<std::string, std::string>{};
     for (const auto& [rel_name, kind] : changed_here) {
-      const std::string name = dir.path.substr(impl.config.root.size() + 4) + "/" + rel_name;
+      const std::string name = fw_entry_name(impl, dir, rel_name);
       MITHRIL_ASSIGN(const auto files, entry_files_on_disk(impl.env, impl.config.root, dir, rel_name));
       MITHRIL_ASSIGN(const auto recorded, impl.index->fw_entry_files(name));
       MITHRIL_TRY(record_entry_txn(impl, dir, rel_name, kind, files, recorded, used_here.count(rel_name) > 0, now,
@@ -225,7 +231,7 @@ Result<void> sync_changes_txn(Cache::Impl& impl, const DeviceClass& partition, c
     }
     for (const auto& [rel_name, kind] : used_here) {
       if (changed_here.count(rel_name)) continue;
-      const std::string name = dir.path.substr(impl.config.root.size() + 4) + "/" + rel_name;
+      const std::string name = fw_entry_name(impl, dir, rel_name);
       ++report->accessed_entries;
       MITHRIL_TRY(impl.index->fw_touch(name, now));
     }
