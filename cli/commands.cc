@@ -12,6 +12,7 @@
 #include <mithril/version.h>
 
 #include "output.h"
+#include "remote_commands.h"
 #include "run_command.h"
 #include <mithril/hooks.h>
 
@@ -275,6 +276,9 @@ int run_cli(int argc, char** argv) {
   auto* run = app.add_subcommand("run", "run a command with torch/Triton caches in the root: checked before, bounded after");
   run->add_option("command", command, "the command and its arguments (after --)")->required();
   run->add_flag("-q,--quiet", quiet, "no summary line");
+  std::string remote_url, tag;
+  bool strict = false;
+  run->add_option("--remote", remote_url, "pull from this remote before, push after (default: config key remote)");
   run->prefix_command();
   auto* env = app.add_subcommand("env", "print shell exports that point torch/Triton caches into the root");
   auto* demo = app.add_subcommand("demo", "torch.compile a small model cold, then warm, and print the speed-up");
@@ -284,6 +288,16 @@ int run_cli(int argc, char** argv) {
   pack->add_option("file", bundle, "bundle to write (zstd-compressed tar)")->required();
   auto* unpack = app.add_subcommand("unpack", "check a bundle completely, then add its framework cache to the root");
   unpack->add_option("file", bundle, "bundle to read")->required();
+  auto* push = app.add_subcommand("push", "upload this machine's framework cache entries the remote lacks");
+  auto* pull = app.add_subcommand("pull", "download the remote's entries for this machine's device class");
+  auto* prefetch = app.add_subcommand("prefetch", "same as pull (for warming a machine ahead of a job)");
+  for (auto* sub : {push, pull, prefetch}) {
+    sub->add_option("--remote", remote_url, "s3://..., redis://..., file:///... (default: config key remote)");
+    sub->add_option("--tag", tag, sub == push ? "also record the pushed entries under this name"
+                                              : "only the entries recorded under this tag");
+    sub->add_flag("--json", json, "print a JSON report on stdout");
+    sub->add_flag("--strict", strict, "exit 3 when any remote operation failed or was rejected");
+  }
   auto* key = app.add_subcommand("key", "compute a CacheKey digest, or --dump the exact bytes hashed");
   key->add_option("--graph", graph, "graph hash")->required();
   key->add_option("--input", inputs, "input spec SHAPE:DTYPE, e.g. 8x?x128:float32 (? = dynamic)");
@@ -328,9 +342,20 @@ int run_cli(int argc, char** argv) {
     if (*run) {
       if (!command.empty() && command.front() == "--") command.erase(command.begin());
       if (command.empty()) throw CommandError{"run needs a command: mithril run -- CMD ARGS...", kExitUsage};
-      return run_with_hooks(load(g), command, quiet);
+      CacheConfig run_config = load(g);
+      if (!remote_url.empty()) {
+        check(set_config_value(run_config, "remote", remote_url));
+      }
+      return run_with_hooks(run_config, command, quiet);
     }
     if (*env) return print_env(load(g));
+    if (*push || *pull || *prefetch) {
+      const CacheConfig sync_config = load(g);
+      const std::string url = remote_url.empty() ? sync_config.remote : remote_url;
+      if (url.empty()) throw CommandError{"no remote: pass --remote URL or set MITHRIL_REMOTE", kExitUsage};
+      if (auto ok = parse_remote_url(url); !ok) throw CommandError{ok.error().message, kExitUsage};
+      return *push ? cmd_push(sync_config, url, tag, json, strict) : cmd_pull(sync_config, url, tag, json, strict);
+    }
     if (*pack) {
       const auto r = check(open_cache(g)->pack_frameworks(detect_partition(), bundle));
       std::fprintf(stderr, "mithril: packed %llu files (%s) of %s into %s\n", static_cast<unsigned long long>(r.files),

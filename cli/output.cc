@@ -84,6 +84,10 @@ std::string stats_prometheus(const Stats& s) {
       "Objects a put did not write because they were already stored.",
       "Framework cache entries a run read (torch/Triton cache hits).",
       "Framework cache entries a run created (compilations).",
+      "Framework cache entries downloaded from a remote.", "Framework cache entries uploaded to a remote.",
+      "Remote operations that failed.", "Remote operations that timed out.",
+      "Remote entries refused (digest, size, path or signature wrong).", "Wire bytes received from remotes.",
+      "Wire bytes sent to remotes.",
   };
   for (int i = 0; i < kCounterCount; ++i) {
     std::string name = std::string("mithril_") + counter_name(static_cast<Counter>(i));
@@ -128,6 +132,11 @@ std::string stats_table(const Stats& s) {
     out += row("  " + k.kind, std::to_string(k.entries) + " entries, " + format_size(k.bytes) + ", " +
                                   std::to_string(k.hits) + " hits");
   }
+  out += row("Remote", std::to_string(s.get(Counter::kRemotePulled)) + " pulled, " +
+                           std::to_string(s.get(Counter::kRemotePushed)) + " pushed, " +
+                           std::to_string(s.get(Counter::kRemoteErrors)) + " errors, " +
+                           std::to_string(s.get(Counter::kRemoteTimeouts)) + " timeouts, " +
+                           std::to_string(s.get(Counter::kRemoteRejected)) + " rejected");
   const std::uint64_t total = s.stored_bytes + s.framework_bytes;
   out += row("Cache size", format_size(total) + " / " + format_size(s.max_size) + " (" +
                                percent(static_cast<double>(total), static_cast<double>(s.max_size)) + ")");

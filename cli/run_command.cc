@@ -16,6 +16,7 @@
 #include <mithril/log.h>
 
 #include "hooks/file_watch.h"
+#include "remote_commands.h"
 
 namespace mithril::cli {
 namespace {
@@ -27,6 +28,24 @@ void forward_signal(int sig) {
 }
 
 void warn(const std::string& msg) { std::fprintf(stderr, "mithril: warning: %s\n", msg.c_str()); }
+
+// Pull or push around a run: never fails the run, reports problems.
+std::optional<SyncReport> sync_remote(Cache& cache, const CacheConfig& config, const DeviceClass& partition, bool push,
+                                      bool quiet) {
+  if (config.remote.empty()) return std::nullopt;
+  SyncOptions o = sync_options(config, true);
+  o.progress = o.progress && !quiet;
+  auto r = push ? push_frameworks(cache, partition, config.remote, o) : pull_frameworks(cache, partition, config.remote, o);
+  if (!r) {
+    warn(std::string(push ? "push" : "pull") + " skipped: " + r.error().to_string());
+    return std::nullopt;
+  }
+  if (r->errors + r->timeouts + r->rejected + r->skipped > 0) {
+    const auto url = parse_remote_url(config.remote);
+    warn(sync_summary(push ? "push" : "pull", url ? url->redacted : "remote", *r).substr(9));
+  }
+  return *r;
+}
 
 // Runs argv as a child process with the current environment; forwards
 // SIGINT/SIGTERM/SIGHUP to it. Returns its exit code (128+signal if killed).
@@ -72,6 +91,7 @@ int run_with_hooks(const CacheConfig& config_in, const std::vector<std::string>&
   const DeviceClass partition = detect_partition();
   std::vector<std::string> watched;
   bool managed = false;
+  std::optional<SyncReport> pulled;
   for (const auto& dir : framework_dirs(config.root, partition)) {
     const char* current = std::getenv(dir.env_var.c_str());
     if (current != nullptr && *current != '\0' && absolute(current) != dir.path) {
@@ -90,11 +110,14 @@ int run_with_hooks(const CacheConfig& config_in, const std::vector<std::string>&
     // Fail open: any cache error is a warning, the command still runs.
     if (auto cache = Cache::open(config); !cache) {
       warn("cache unavailable: " + cache.error().to_string());
-    } else if (auto checked = (*cache)->check_frameworks(partition); !checked) {
-      warn("integrity check failed: " + checked.error().to_string());
-    } else if (checked->quarantined_entries > 0) {
-      warn("quarantined " + std::to_string(checked->quarantined_entries) +
-           " damaged cache entries (they will be recompiled)");
+    } else {
+      if (auto checked = (*cache)->check_frameworks(partition); !checked) {
+        warn("integrity check failed: " + checked.error().to_string());
+      } else if (checked->quarantined_entries > 0) {
+        warn("quarantined " + std::to_string(checked->quarantined_entries) +
+             " damaged cache entries (they will be recompiled)");
+      }
+      pulled = sync_remote(**cache, config, partition, false, quiet);
     }
   }
   FileWatcher watcher;
@@ -125,11 +148,19 @@ int run_with_hooks(const CacheConfig& config_in, const std::vector<std::string>&
     warn("recording the run failed: " + synced.error().to_string());
     return rc;
   }
+  const auto pushed = synced->new_entries + synced->updated_entries > 0
+                          ? sync_remote(**cache, config, partition, true, quiet)
+                          : std::nullopt;
   if (!quiet && isatty(STDERR_FILENO)) {
     if (auto s = (*cache)->stats(); s) {
-      std::fprintf(stderr, "mithril: %llu hits, %llu new entries (compiled); cache %s / %s\n",
+      std::string remote;
+      if (pulled || pushed) {
+        remote = ", " + std::to_string(pulled ? pulled->entries_transferred : 0) + " pulled, " +
+                 std::to_string(pushed ? pushed->entries_transferred : 0) + " pushed";
+      }
+      std::fprintf(stderr, "mithril: %llu hits, %llu new entries (compiled)%s; cache %s / %s\n",
                    static_cast<unsigned long long>(synced->accessed_entries),
-                   static_cast<unsigned long long>(synced->new_entries),
+                   static_cast<unsigned long long>(synced->new_entries), remote.c_str(),
                    format_size(s->stored_bytes + s->framework_bytes).c_str(), format_size(s->max_size).c_str());
     }
   }

@@ -11,7 +11,9 @@ namespace mithril::cli {
 // Runs `command` with the framework cache variables pointing into the root:
 // integrity check before, recording + size budget after. Returns the
 // command's exit code (128 + signal if it was killed). The cache never fails
-// the command: its own errors become warnings.
+// the command: its own errors become warnings. With `config.remote` set, it
+// pulls before the command and pushes after it, each bounded by
+// remote_deadline_s; remote problems are warnings and counters.
 int run_with_hooks(const CacheConfig& config, const std::vector<std::string>& command, bool quiet);
 // Prints `export VAR='dir'` lines for a shell.
 int print_env(const CacheConfig& config);

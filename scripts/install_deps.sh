@@ -7,7 +7,8 @@ SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 debs=(g++ make pkg-config librust-blake3-dev libzstd-dev libsqlite3-dev libgtest-dev libgmock-dev
-      libcli11-dev nlohmann-json3-dev libtomlplusplus-dev libarchive-dev b3sum zstd)
+      libcli11-dev nlohmann-json3-dev libtomlplusplus-dev libarchive-dev b3sum zstd
+      libcurl4-openssl-dev libssl-dev libhiredis-dev redis-server)
 command -v cmake >/dev/null 2>&1 || debs+=(cmake)
 command -v ninja >/dev/null 2>&1 || debs+=(ninja-build)
 
@@ -26,6 +27,12 @@ PYTHON="${PYTHON:-python3}"
 if ! "$PYTHON" -c "import pytest, prometheus_client" >/dev/null 2>&1; then
   echo "install_deps: pip install pytest prometheus_client"
   "$PYTHON" -m pip install -q pytest prometheus_client
+fi
+# The remote-tier tests run a real S3-API server (moto) on loopback and
+# compare SigV4 signatures and download speed with botocore / boto3.
+if ! "$PYTHON" -c "import moto.server, flask_cors, boto3" >/dev/null 2>&1; then
+  echo "install_deps: pip install moto[server] boto3"
+  "$PYTHON" -m pip install -q "moto[server]" boto3
 fi
 # The end-to-end tests and the demo use real PyTorch (CPU build). Pinned:
 # a bare "torch" would pull a multi-GB CUDA build.

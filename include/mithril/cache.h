@@ -80,11 +80,25 @@ struct BundleReport {
   std::uint64_t skipped_existing = 0;  // (unpack) already present locally, kept
 };
 
+// One recorded framework entry of a partition and its files (for push).
+struct FrameworkEntryFiles {
+  struct File {
+    std::string path;  // relative to <root>/fw/<partition>/
+    std::uint64_t size = 0;
+    Digest digest;
+  };
+  std::string name;  // relative to <root>/fw/<partition>/, e.g. "inductor/fxgraph/l2/fxyz..."
+  std::string kind;  // e.g. "inductor-fxgraph"
+  std::vector<File> files;
+};
+
 // What a framework run did to its cache directories, as observed (inotify).
 struct FrameworkActivity {
   std::vector<std::string> opened;   // absolute paths of files opened
   std::vector<std::string> changed;  // absolute paths created, written, renamed or deleted
   bool changes_known = false;        // false: unknown, so rescan every directory
+  bool imported = false;             // the changes came from a bundle or a remote, not a compiler:
+                                     // new entries are not counted as compilations
 };
 
 class Cache {
@@ -152,6 +166,15 @@ class Cache {
   // the manifest. Then extracts into the bundle's partition, verifying every
   // digest (kCorruption on a mismatch, nothing published), and records it.
   Result<BundleReport> unpack_frameworks(const std::string& path);
+
+  // Every recorded framework entry of `partition`, by name, with its files
+  // as last recorded (call sync_frameworks first to include new ones).
+  Result<std::vector<FrameworkEntryFiles>> framework_entries(const DeviceClass& partition);
+
+  // Adds `n` to a persistent counter (buffered like lookups' counters).
+  void add_counter(Counter c, std::int64_t n);
+  // The OS layer this cache was opened with.
+  Env& env();
 
   // The keys of every keyed entry (read from their manifests), for
   // `mithril explain`. Unreadable manifests are skipped.

@@ -37,6 +37,13 @@ struct CacheConfig {
   bool fsync = false;                    // durable puts (fsync file, dir and index)
   bool verify_on_read = true;            // hash every object read
   std::int64_t temp_max_age_s = 3600;    // temp files older than this are debris
+  // Remote tier (docs/remote.md): used by `mithril run`, push and pull.
+  std::string remote;                       // URL, "" = none
+  std::int64_t remote_connect_timeout_ms = 2000;
+  std::int64_t remote_timeout_ms = 10000;   // a request without progress this long times out
+  std::int64_t remote_deadline_s = 300;     // bound on one pull or push of `mithril run`
+  std::int64_t remote_parallelism = 8;      // concurrent transfers
+  std::string remote_hmac_key;              // sign / require signed manifests ("" = off)
 
   // Which layer set each key (filled by load_config()).
   std::map<std::string, ConfigSource> sources;

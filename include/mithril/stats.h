@@ -25,8 +25,15 @@ enum class Counter : int {
   kDedupObjects = 9,  // objects a put did not write because they were already stored
   kFrameworkHits = 10,        // framework entries a run read (torch/Triton cache hits)
   kFrameworkNewEntries = 11,  // framework entries a run created (compiled: misses)
+  kRemotePulled = 12,    // framework entries downloaded from a remote (remote hits)
+  kRemotePushed = 13,    // framework entries uploaded to a remote
+  kRemoteErrors = 14,    // remote operations that failed (unreachable, refused, bad reply)
+  kRemoteTimeouts = 15,  // remote operations that ran out of time
+  kRemoteRejected = 16,  // remote entries refused: digest, size, path or signature wrong
+  kRemoteBytesIn = 17,   // wire bytes received from remotes
+  kRemoteBytesOut = 18,  // wire bytes sent to remotes
 };
-inline constexpr int kCounterCount = 12;
+inline constexpr int kCounterCount = 19;
 
 // "hits", "misses", ... (stable names used in JSON and the CLI).
 const char* counter_name(Counter c);

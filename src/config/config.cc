@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include <mithril/config.h>
+#include <mithril/remote.h>
 
 namespace mithril {
 namespace {
@@ -36,6 +37,16 @@ struct KeyDef {
   std::function<Result<void>(CacheConfig&, std::string_view)> set;
   std::function<std::string(const CacheConfig&)> get;
 };
+
+KeyDef int_key(const char* name, const char* env, const char* help, std::int64_t lo, std::int64_t hi,
+               std::int64_t CacheConfig::*field) {
+  return {{name, env, help},
+          [=](CacheConfig& c, std::string_view v) -> Result<void> {
+            MITHRIL_ASSIGN(c.*field, parse_int(name, v, lo, hi));
+            return {};
+          },
+          [=](const CacheConfig& c) { return std::to_string(c.*field); }};
+}
 
 const std::vector<KeyDef>& key_table() {
   static const std::vector<KeyDef> table = {
@@ -83,6 +94,31 @@ const std::vector<KeyDef>& key_table() {
          return {};
        },
        [](const CacheConfig& c) { return std::to_string(c.temp_max_age_s); }},
+      {{"remote", "MITHRIL_REMOTE", "remote tier URL: s3://bucket/prefix, redis://host:port/db, file:///dir"},
+       [](CacheConfig& c, std::string_view v) -> Result<void> {
+         if (!v.empty()) MITHRIL_TRY(parse_remote_url(v));
+         c.remote = std::string(v);
+         return {};
+       },
+       [](const CacheConfig& c) {
+         auto url = parse_remote_url(c.remote);
+         return url ? url->redacted : c.remote;  // never print a password
+       }},
+      int_key("remote_connect_timeout_ms", "MITHRIL_REMOTE_CONNECT_TIMEOUT_MS",
+              "milliseconds to connect to the remote", 1, 600000, &CacheConfig::remote_connect_timeout_ms),
+      int_key("remote_timeout_ms", "MITHRIL_REMOTE_TIMEOUT_MS",
+              "milliseconds a remote request may go without progress", 1, 3600000, &CacheConfig::remote_timeout_ms),
+      int_key("remote_deadline_s", "MITHRIL_REMOTE_DEADLINE_S",
+              "seconds one pull or push of `mithril run` may take (then it stops, the run goes on)", 1, 86400,
+              &CacheConfig::remote_deadline_s),
+      int_key("remote_parallelism", "MITHRIL_REMOTE_PARALLELISM", "concurrent remote transfers", 1, 256,
+              &CacheConfig::remote_parallelism),
+      {{"remote_hmac_key", "MITHRIL_REMOTE_HMAC_KEY", "shared key: sign pushed manifests, refuse unsigned pulls"},
+       [](CacheConfig& c, std::string_view v) -> Result<void> {
+         c.remote_hmac_key = std::string(v);
+         return {};
+       },
+       [](const CacheConfig& c) { return std::string(c.remote_hmac_key.empty() ? "" : "(set)"); }},
   };
   return table;
 }

@@ -284,7 +284,9 @@ Result<BundleReport> Cache::unpack_frameworks(const std::string& path) {
       return std::unexpected(r.error());
     }
   }
-  MITHRIL_TRY(sync_frameworks(partition));
+  FrameworkActivity imported;
+  imported.imported = true;  // a full rescan (changes unknown), not counted as compilations
+  MITHRIL_TRY(sync_frameworks(partition, imported));
   return report;
 }
 

@@ -1,5 +1,6 @@
 // Framework caches inside a root: integrity check before a run, recording
 // after it, and eviction of whole framework entries.
+#include <algorithm>
 #include <map>
 #include <set>
 #include <unordered_set>
@@ -343,7 +344,7 @@ Result<FrameworkReport> Cache::sync_frameworks(const DeviceClass& partition, con
     return sync_all_txn(impl, partition, activity, now, &report);
   }));
   impl.count(Counter::kFrameworkHits, static_cast<std::int64_t>(report.accessed_entries));
-  impl.count(Counter::kFrameworkNewEntries, static_cast<std::int64_t>(report.new_entries));
+  if (!activity.imported) impl.count(Counter::kFrameworkNewEntries, static_cast<std::int64_t>(report.new_entries));
   MITHRIL_TRY(impl.maybe_gc_locked());
   MITHRIL_ASSIGN(report.entries, impl.index->fw_entry_count());
   MITHRIL_LOG(LogLevel::kInfo, "sync",
@@ -382,5 +383,34 @@ Result<std::uint64_t> evict_oldest_fw_txn(Cache::Impl& impl, const FwEntryRecord
   if (fd >= 0) (void)impl.env.close(fd);
   return oldest.size;
 }
+
+Result<std::vector<FrameworkEntryFiles>> Cache::framework_entries(const DeviceClass& partition) {
+  std::lock_guard lock(m_impl->mu);
+  const std::string part = partition.to_string() + "/";
+  const std::string base = "fw/" + part;
+  MITHRIL_ASSIGN(const auto entries, m_impl->index->fw_entries(part));
+  std::vector<FrameworkEntryFiles> out;
+  out.reserve(entries.size());
+  for (const auto& e : entries) {
+    FrameworkEntryFiles f;
+    f.name = e.name.substr(part.size());
+    f.kind = e.kind;
+    MITHRIL_ASSIGN(const auto files, m_impl->index->fw_entry_files(e.name));
+    for (const auto& file : files) {
+      if (!file.path.starts_with(base)) continue;
+      f.files.push_back({file.path.substr(base.size()), file.size, file.digest});
+    }
+    std::sort(f.files.begin(), f.files.end(), [](const auto& a, const auto& b) { return a.path < b.path; });
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+void Cache::add_counter(Counter c, std::int64_t n) {
+  std::lock_guard lock(m_impl->mu);
+  m_impl->count(c, n);
+}
+
+Env& Cache::env() { return m_impl->env; }
 
 }  // namespace mithril

@@ -16,6 +16,13 @@ const char* counter_name(Counter c) {
     case Counter::kDedupObjects: return "dedup_objects";
     case Counter::kFrameworkHits: return "framework_hits";
     case Counter::kFrameworkNewEntries: return "framework_new_entries";
+    case Counter::kRemotePulled: return "remote_pulled";
+    case Counter::kRemotePushed: return "remote_pushed";
+    case Counter::kRemoteErrors: return "remote_errors";
+    case Counter::kRemoteTimeouts: return "remote_timeouts";
+    case Counter::kRemoteRejected: return "remote_rejected";
+    case Counter::kRemoteBytesIn: return "remote_bytes_in";
+    case Counter::kRemoteBytesOut: return "remote_bytes_out";
   }
   return "unknown";
 }

@@ -549,6 +549,20 @@ Result<void> Index::fw_touch(const std::string& name, std::int64_t t) {
   return s.run();
 }
 
+Result<std::vector<FwEntryRecord>> Index::fw_entries(const std::string& prefix) {
+  MITHRIL_STMT(s, "SELECT name, kind, size, created, last_access, hits FROM fw_entries "
+                  "WHERE substr(name, 1, length(?1)) = ?1 ORDER BY name");
+  s.bind(1, prefix);
+  std::vector<FwEntryRecord> out;
+  for (;;) {
+    MITHRIL_ASSIGN(const bool row, s.step());
+    if (!row) break;
+    out.push_back(
+        FwEntryRecord{s.text(0), s.text(1), static_cast<std::uint64_t>(s.i64(2)), s.i64(3), s.i64(4), s.i64(5)});
+  }
+  return out;
+}
+
 Result<std::optional<FwEntryRecord>> Index::fw_oldest() {
   MITHRIL_STMT(s, "SELECT name, kind, size, created, last_access, hits FROM fw_entries "
                   "ORDER BY last_access, id LIMIT 1");

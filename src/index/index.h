@@ -131,6 +131,8 @@ class Index {
   Result<std::vector<FwFile>> fw_remove_entry(const std::string& name);
   Result<void> fw_touch(const std::string& name, std::int64_t t);
   Result<std::optional<FwEntryRecord>> fw_oldest();
+  // Entries whose name starts with `prefix` (e.g. "cpu-AVX2/"), by name.
+  Result<std::vector<FwEntryRecord>> fw_entries(const std::string& prefix);
   Result<std::uint64_t> fw_bytes();
 
   // PRAGMA integrity_check; false when SQLite reports damage.

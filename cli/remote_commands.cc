@@ -1,0 +1,100 @@
+#include "remote_commands.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include <mithril/hooks.h>
+
+namespace mithril::cli {
+
+SyncOptions sync_options(const CacheConfig& config, bool bounded) {
+  SyncOptions o;
+  o.remote.connect_timeout_ms = static_cast<int>(config.remote_connect_timeout_ms);
+  o.remote.io_timeout_ms = static_cast<int>(config.remote_timeout_ms);
+  o.parallelism = static_cast<int>(config.remote_parallelism);
+  o.hmac_key = config.remote_hmac_key;
+  o.deadline_ms = bounded ? static_cast<int>(config.remote_deadline_s * 1000) : 0;
+  o.progress = isatty(STDERR_FILENO) != 0;
+  return o;
+}
+
+std::string sync_summary(const char* verb, const std::string& url, const SyncReport& r) {
+  char buf[512];
+  std::snprintf(buf, sizeof buf,
+                "mithril: %s %s: %llu entries transferred (%llu objects, %s on the wire, %s), %llu already there, "
+                "%.2f s",
+                verb, url.c_str(), static_cast<unsigned long long>(r.entries_transferred),
+                static_cast<unsigned long long>(r.objects_transferred), format_size(r.wire_bytes).c_str(),
+                format_size(r.logical_bytes).c_str(), static_cast<unsigned long long>(r.entries_present),
+                r.seconds);
+  std::string out = buf;
+  if (r.errors + r.timeouts + r.rejected + r.skipped > 0) {
+    std::snprintf(buf, sizeof buf, "; %llu errors, %llu timeouts, %llu rejected, %llu skipped",
+                  static_cast<unsigned long long>(r.errors), static_cast<unsigned long long>(r.timeouts),
+                  static_cast<unsigned long long>(r.rejected), static_cast<unsigned long long>(r.skipped));
+    out += buf;
+  }
+  if (!r.first_problem.empty()) out += "\nmithril: first problem: " + r.first_problem;
+  return out + "\n";
+}
+
+std::string sync_json(const SyncReport& r) {
+  nlohmann::ordered_json j{{"entries_local", r.entries_local},
+                           {"entries_remote", r.entries_remote},
+                           {"entries_transferred", r.entries_transferred},
+                           {"entries_present", r.entries_present},
+                           {"objects_transferred", r.objects_transferred},
+                           {"objects_deduplicated", r.objects_deduplicated},
+                           {"wire_bytes", r.wire_bytes},
+                           {"logical_bytes", r.logical_bytes},
+                           {"errors", r.errors},
+                           {"timeouts", r.timeouts},
+                           {"rejected", r.rejected},
+                           {"skipped", r.skipped},
+                           {"remote_gave_up", r.remote_gave_up},
+                           {"first_problem", r.first_problem},
+                           {"seconds", r.seconds}};
+  return j.dump(2) + "\n";
+}
+
+namespace {
+
+int finish(const char* verb, const std::string& url, Result<SyncReport> r, bool json, bool strict) {
+  if (!r) {
+    std::fprintf(stderr, "mithril: error: %s\n", r.error().to_string().c_str());
+    return 1;
+  }
+  const std::string redacted = [&] {
+    auto u = parse_remote_url(url);
+    return u ? u->redacted : std::string("remote");
+  }();
+  if (json) std::fputs(sync_json(*r).c_str(), stdout);
+  std::fputs(sync_summary(verb, redacted, *r).c_str(), stderr);
+  return strict && (r->errors + r->timeouts + r->rejected) > 0 ? 3 : 0;
+}
+
+}  // namespace
+
+int cmd_push(const CacheConfig& config, const std::string& url, const std::string& tag, bool json, bool strict) {
+  auto cache = Cache::open(config);
+  if (!cache) return finish("push", url, std::unexpected(cache.error()), json, strict);
+  const DeviceClass partition = detect_partition();
+  if (auto synced = (*cache)->sync_frameworks(partition); !synced) {
+    return finish("push", url, std::unexpected(synced.error()), json, strict);
+  }
+  SyncOptions o = sync_options(config, false);
+  o.tag = tag;
+  return finish("push", url, push_frameworks(**cache, partition, url, o), json, strict);
+}
+
+int cmd_pull(const CacheConfig& config, const std::string& url, const std::string& tag, bool json, bool strict) {
+  auto cache = Cache::open(config);
+  if (!cache) return finish("pull", url, std::unexpected(cache.error()), json, strict);
+  SyncOptions o = sync_options(config, false);
+  o.tag = tag;
+  return finish("pull", url, pull_frameworks(**cache, detect_partition(), url, o), json, strict);
+}
+
+}  // namespace mithril::cli

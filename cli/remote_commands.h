@@ -1,0 +1,26 @@
+// `mithril push`, `mithril pull` / `prefetch`, and the remote steps of
+// `mithril run --remote` (docs/remote.md).
+#pragma once
+
+#include <string>
+
+#include <mithril/cache.h>
+#include <mithril/config.h>
+#include <mithril/remote.h>
+
+namespace mithril::cli {
+
+// The sync options a configuration asks for; `bounded` applies the
+// remote_deadline_s bound (for `mithril run`).
+SyncOptions sync_options(const CacheConfig& config, bool bounded);
+// One line (or JSON) describing a push or pull.
+std::string sync_summary(const char* verb, const std::string& url, const SyncReport& r);
+std::string sync_json(const SyncReport& r);
+
+// Exit codes: 0 done (remote problems counted and reported, exit 0 unless
+// --strict), 1 the command could not run (bad URL, no credentials, cache
+// unavailable), 3 with --strict when any remote operation failed.
+int cmd_push(const CacheConfig& config, const std::string& url, const std::string& tag, bool json, bool strict);
+int cmd_pull(const CacheConfig& config, const std::string& url, const std::string& tag, bool json, bool strict);
+
+}  // namespace mithril::cli

@@ -1,0 +1,161 @@
+// Remote tier: existing distributed stores (S3-compatible object storage,
+// Redis, a shared directory) behind one narrow interface, and the sync
+// operations (push / pull) that move framework cache entries through them.
+//
+// URLs (docs/remote.md):
+//   s3://BUCKET[/PREFIX][?endpoint=http://host:port&region=R&addressing=path|virtual]
+//       AWS Signature V4 over libcurl. Credentials: AWS_ACCESS_KEY_ID /
+//       AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, else the profile
+//       (AWS_PROFILE, default "default") of AWS_SHARED_CREDENTIALS_FILE or
+//       ~/.aws/credentials. Region: ?region=, AWS_REGION, AWS_DEFAULT_REGION,
+//       else us-east-1. Objects over 16 MiB use multipart upload.
+//   redis://[[USER]:PASSWORD@]HOST[:PORT][/DB][?prefix=P&ttl=SECONDS]
+//   file:///ABSOLUTE/PATH  (a shared file system; atomic publish by rename)
+// Every URL accepts mode=rw|ro|wo (read-write, read-only, write-only).
+//
+// Errors: a missing key is a miss (nullopt / false), never an error. A
+// failure is kTimeout when a bounded wait ran out (connect, stalled
+// transfer) and kUnavailable / kIoError otherwise. Messages never contain
+// credentials.
+//
+// Thread safety: one RemoteStore serves one thread at a time (it owns a
+// connection). Open one per worker for parallelism (open_remote is cheap:
+// connections are made lazily and reused across calls).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <mithril/env.h>
+#include <mithril/key.h>
+#include <mithril/result.h>
+
+namespace mithril {
+
+class Cache;
+
+enum class RemoteMode { kReadWrite, kReadOnly, kWriteOnly };
+const char* remote_mode_name(RemoteMode mode);
+
+struct RemoteOptions {
+  int connect_timeout_ms = 2000;  // to establish a connection
+  int io_timeout_ms = 10000;      // a request with no progress for this long fails as kTimeout
+};
+
+// A parsed remote URL. `redacted` is the URL with any password removed, for
+// messages and logs.
+struct RemoteUrl {
+  std::string scheme;  // "s3", "redis", "file"
+  std::string host;    // bucket (s3), host (redis); empty for file
+  int port = 0;
+  std::string path;    // prefix (s3), db number (redis), directory (file)
+  std::string user;
+  std::string password;
+  std::map<std::string, std::string> query;
+  RemoteMode mode = RemoteMode::kReadWrite;
+  std::string redacted;
+};
+Result<RemoteUrl> parse_remote_url(std::string_view url);
+
+class RemoteStore {
+ public:
+  virtual ~RemoteStore() = default;
+  // The object's bytes; nullopt when the key does not exist.
+  virtual Result<std::optional<std::string>> get(const std::string& key) = 0;
+  // Stores `data` under `key`, replacing it; readers see the old or the new
+  // value, never a part.
+  virtual Result<void> put(const std::string& key, std::string_view data) = 0;
+  virtual Result<bool> exists(const std::string& key) = 0;
+  // false when the key did not exist.
+  virtual Result<bool> remove(const std::string& key) = 0;
+  // Every key starting with `prefix`, in no particular order.
+  virtual Result<std::vector<std::string>> list(const std::string& prefix) = 0;
+  const RemoteUrl& url() const { return m_url; }
+
+ protected:
+  explicit RemoteStore(RemoteUrl url) : m_url(std::move(url)) {}
+
+ private:
+  RemoteUrl m_url;
+};
+
+// Opens the store a URL names. The mode is enforced here: put/remove on a
+// read-only remote and get/list on a write-only one fail with
+// kInvalidArgument. `getenv` and `env` are injectable for tests.
+using GetEnvFn = std::function<std::optional<std::string>(const std::string&)>;
+Result<std::unique_ptr<RemoteStore>> open_remote(std::string_view url, const RemoteOptions& options = {},
+                                                 const GetEnvFn& getenv = nullptr, Env& env = Env::posix());
+
+// ---- SigV4 (exposed so tests can compare it with independent signers) ----
+struct SigV4Request {
+  std::string method;                         // "GET", "PUT", ...
+  std::string path;                           // already URI-encoded, e.g. "/bucket/a%20b"
+  std::map<std::string, std::string> query;   // decoded names and values
+  std::map<std::string, std::string> headers; // names in any case; must include host
+  std::string payload_sha256_hex;
+};
+struct AwsCredentials {
+  std::string access_key_id;
+  std::string secret_access_key;
+  std::string session_token;  // optional
+};
+// The Authorization header value for `req` signed at `amz_date`
+// ("20130524T000000Z") for `region` and `service`. Signs every header given.
+std::string sigv4_authorization(const SigV4Request& req, const AwsCredentials& creds, const std::string& region,
+                                const std::string& service, const std::string& amz_date);
+// RFC 3986 encoding as SigV4 wants it (unreserved kept; '/' kept when
+// `keep_slash`).
+std::string aws_uri_encode(std::string_view s, bool keep_slash);
+
+// ---- sync: framework cache entries through a remote (docs/remote.md) ----
+struct SyncOptions {
+  RemoteOptions remote;
+  int parallelism = 8;            // concurrent transfers (one connection each)
+  int deadline_ms = 0;            // whole operation; 0 = none. Unfinished work is skipped, not an error.
+  bool progress = false;          // draw a progress line on stderr
+  std::string tag;                // push: also record the pushed entries under this tag; pull: only its entries
+  std::string hmac_key;           // sign manifests (push) / require valid signatures (pull); empty = off
+  int compression_level = 3;      // zstd level for objects on the wire and at rest remotely
+};
+
+struct SyncReport {
+  std::uint64_t entries_local = 0;        // entries of the partition in the local root
+  std::uint64_t entries_remote = 0;       // entries of the partition in the remote
+  std::uint64_t entries_transferred = 0;  // pushed or pulled
+  std::uint64_t entries_present = 0;      // already on the other side, skipped
+  std::uint64_t objects_transferred = 0;  // file objects uploaded / downloaded
+  std::uint64_t objects_deduplicated = 0; // (push) already in the remote
+  std::uint64_t wire_bytes = 0;           // compressed bytes sent / received
+  std::uint64_t logical_bytes = 0;        // their uncompressed size
+  std::uint64_t errors = 0;               // remote operations that failed
+  std::uint64_t timeouts = 0;             // remote operations that timed out
+  std::uint64_t rejected = 0;             // (pull) entries refused: bad digest, path, size, signature
+  std::uint64_t skipped = 0;              // entries left undone: deadline or remote gave up
+  bool remote_gave_up = false;            // stopped early after a timeout or unreachable remote
+  std::string first_problem;              // the first error or rejection, for the user
+  double seconds = 0;
+};
+
+// Uploads every recorded framework entry of `partition` that the remote
+// lacks: objects first (zstd-compressed, named by the BLAKE3 of their
+// content), then the entry's manifest, so a visible manifest always has its
+// objects. Fails only when the remote cannot be opened or is read-only;
+// per-entry failures are counted in the report.
+Result<SyncReport> push_frameworks(Cache& cache, const DeviceClass& partition, std::string_view url,
+                                   const SyncOptions& options = {});
+// Downloads the remote's entries of `partition` that the local root lacks.
+// Each object is decompressed with a size bound and its digest checked
+// before anything is written; an entry is published (renamed into place)
+// only when all its files verified, then recorded. Entry paths are
+// validated like bundle paths. Remote failures are counted, never thrown:
+// after the first timeout or refused connection the pull stops (fail open).
+Result<SyncReport> pull_frameworks(Cache& cache, const DeviceClass& partition, std::string_view url,
+                                   const SyncOptions& options = {});
+
+}  // namespace mithril

@@ -1,0 +1,46 @@
+// Where things live in a remote, and the entry manifest format
+// (docs/remote.md). Private to src/remote.
+//
+//   v1/objects/<hex[0:2]>/<hex>           zstd frame of a file's content,
+//                                         named by the BLAKE3 of the content
+//   v1/fw/<partition>/<id>.json           manifest of one framework entry;
+//                                         id = BLAKE3(name) hex, 32 chars
+//   v1/tags/<partition>/<tag>.json        {"entries": [id, ...]}
+//
+// A manifest is UTF-8 JSON, optionally followed by one line
+// "\nhmac-sha256:<hex>\n" signing every byte before it.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <mithril/cache.h>
+#include <mithril/digest.h>
+
+namespace mithril::remote {
+
+std::string object_key(const Digest& digest);
+std::string manifest_prefix(const std::string& partition);
+std::string entry_id(const std::string& name);
+std::string manifest_key(const std::string& partition, const std::string& name);
+std::string tag_key(const std::string& partition, const std::string& tag);
+
+struct EntryManifest {
+  std::string partition;
+  FrameworkEntryFiles entry;  // paths relative to fw/<partition>/
+};
+
+// Serializes; signs when `hmac_key` is not empty.
+std::string encode_manifest(const EntryManifest& m, const std::string& hmac_key);
+// Parses and validates: format and version, the partition (must equal
+// `want_partition`), every path (validate_entry_path), no duplicate, sizes
+// summing to at most `max_bytes`, and with a non-empty `hmac_key` a valid
+// signature. Errors are kInvalidArgument (malformed) or kCorruption
+// (signature missing or wrong), naming the problem.
+Result<EntryManifest> decode_manifest(std::string_view text, const std::string& want_partition,
+                                      const std::string& hmac_key, std::uint64_t max_bytes);
+
+std::string encode_tag(const std::vector<std::string>& ids);
+Result<std::vector<std::string>> decode_tag(std::string_view text);
+
+}  // namespace mithril::remote

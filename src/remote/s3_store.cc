@@ -1,0 +1,324 @@
+// S3-compatible object storage over libcurl with SigV4 (docs/remote.md).
+// One curl easy handle per store: requests reuse its connection.
+#include <curl/curl.h>
+
+#include <cstring>
+#include <ctime>
+#include <mutex>
+
+#include "remote/crypto.h"
+#include "remote/stores.h"
+
+namespace mithril::remote {
+namespace {
+
+constexpr std::size_t kMultipartThreshold = 16ull << 20;
+constexpr std::size_t kPartSize = 16ull << 20;
+constexpr std::size_t kMaxResponse = 4ull << 30;
+constexpr const char* kEmptySha256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+void global_init() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+struct Response {
+  long status = 0;
+  std::string body;
+  std::string etag;
+};
+
+struct Upload {
+  std::string_view data;
+  std::size_t pos = 0;
+};
+
+std::size_t on_write(char* ptr, std::size_t size, std::size_t n, void* user) {
+  auto* body = static_cast<std::string*>(user);
+  if (body->size() + size * n > kMaxResponse) return 0;  // aborts the transfer
+  body->append(ptr, size * n);
+  return size * n;
+}
+
+std::size_t on_read(char* buf, std::size_t size, std::size_t n, void* user) {
+  auto* up = static_cast<Upload*>(user);
+  const std::size_t k = std::min(size * n, up->data.size() - up->pos);
+  std::memcpy(buf, up->data.data() + up->pos, k);
+  up->pos += k;
+  return k;
+}
+
+std::size_t on_header(char* buf, std::size_t size, std::size_t n, void* user) {
+  std::string_view line(buf, size * n);
+  if (line.size() > 5 && (line.substr(0, 5) == "ETag:" || line.substr(0, 5) == "etag:")) {
+    std::string v(line.substr(5));
+    while (!v.empty() && (v.back() == '\r' || v.back() == '\n' || v.back() == ' ')) v.pop_back();
+    while (!v.empty() && v.front() == ' ') v.erase(v.begin());
+    *static_cast<std::string*>(user) = v;
+  }
+  return size * n;
+}
+
+std::string xml_unescape(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '&') {
+      static constexpr std::pair<std::string_view, char> kEntities[] = {
+          {"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}};
+      bool done = false;
+      for (const auto& [ent, c] : kEntities) {
+        if (s.substr(i, ent.size()) == ent) {
+          out += c;
+          i += ent.size() - 1;
+          done = true;
+          break;
+        }
+      }
+      if (done) continue;
+    }
+    out += s[i];
+  }
+  return out;
+}
+
+// Every <tag>value</tag> in `xml`, unescaped.
+std::vector<std::string> xml_values(std::string_view xml, std::string_view tag) {
+  std::vector<std::string> out;
+  const std::string open = "<" + std::string(tag) + ">";
+  const std::string close = "</" + std::string(tag) + ">";
+  std::size_t pos = 0;
+  while ((pos = xml.find(open, pos)) != std::string_view::npos) {
+    const std::size_t start = pos + open.size();
+    const std::size_t end = xml.find(close, start);
+    if (end == std::string_view::npos) break;
+    out.push_back(xml_unescape(xml.substr(start, end - start)));
+    pos = end + close.size();
+  }
+  return out;
+}
+
+std::string amz_now() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
+  return buf;
+}
+
+class S3Store final : public RemoteStore {
+ public:
+  S3Store(RemoteUrl url, RemoteOptions options, AwsCredentials creds, std::string region)
+      : RemoteStore(std::move(url)), m_options(options), m_creds(std::move(creds)), m_region(std::move(region)) {
+    const RemoteUrl& u = this->url();
+    m_prefix = u.path;
+    while (!m_prefix.empty() && m_prefix.front() == '/') m_prefix.erase(m_prefix.begin());
+    while (!m_prefix.empty() && m_prefix.back() == '/') m_prefix.pop_back();
+    if (!m_prefix.empty()) m_prefix += '/';
+    const auto ep = u.query.find("endpoint");
+    std::string endpoint = ep != u.query.end() ? ep->second : "https://s3." + m_region + ".amazonaws.com";
+    while (!endpoint.empty() && endpoint.back() == '/') endpoint.pop_back();
+    const auto addressing = u.query.find("addressing");
+    m_path_style = addressing != u.query.end() ? addressing->second == "path" : ep != u.query.end();
+    const auto scheme_end = endpoint.find("://");
+    m_scheme = scheme_end == std::string::npos ? "https" : endpoint.substr(0, scheme_end);
+    m_host = scheme_end == std::string::npos ? endpoint : endpoint.substr(scheme_end + 3);
+    if (!m_path_style) m_host = u.host + "." + m_host;
+    global_init();
+    m_curl = curl_easy_init();
+  }
+  ~S3Store() override {
+    if (m_curl != nullptr) curl_easy_cleanup(m_curl);
+  }
+
+  Result<std::optional<std::string>> get(const std::string& key) override {
+    MITHRIL_ASSIGN(auto r, request("GET", object_path(key), {}, {}, "GET " + key));
+    if (r.status == 404) return std::optional<std::string>{};
+    MITHRIL_TRY(expect_ok(r, "GET " + key));
+    return std::optional<std::string>(std::move(r.body));
+  }
+
+  Result<void> put(const std::string& key, std::string_view data) override {
+    if (data.size() > kMultipartThreshold) return put_multipart(key, data);
+    MITHRIL_ASSIGN(const auto r, request("PUT", object_path(key), {}, data, "PUT " + key));
+    return expect_ok(r, "PUT " + key);
+  }
+
+  Result<bool> exists(const std::string& key) override {
+    MITHRIL_ASSIGN(const auto r, request("HEAD", object_path(key), {}, {}, "HEAD " + key));
+    if (r.status == 404) return false;
+    MITHRIL_TRY(expect_ok(r, "HEAD " + key));
+    return true;
+  }
+
+  Result<bool> remove(const std::string& key) override {
+    MITHRIL_ASSIGN(const bool had, exists(key));
+    MITHRIL_ASSIGN(const auto r, request("DELETE", object_path(key), {}, {}, "DELETE " + key));
+    if (r.status == 404) return false;
+    MITHRIL_TRY(expect_ok(r, "DELETE " + key));
+    return had;
+  }
+
+  Result<std::vector<std::string>> list(const std::string& prefix) override {
+    std::vector<std::string> out;
+    std::string token;
+    for (;;) {
+      std::map<std::string, std::string> q{{"list-type", "2"}, {"prefix", m_prefix + prefix}};
+      if (!token.empty()) q["continuation-token"] = token;
+      MITHRIL_ASSIGN(const auto r, request("GET", bucket_path(), q, {}, "LIST " + prefix));
+      MITHRIL_TRY(expect_ok(r, "LIST " + prefix));
+      for (auto& k : xml_values(r.body, "Key")) {
+        if (k.starts_with(m_prefix)) out.push_back(k.substr(m_prefix.size()));
+      }
+      const auto truncated = xml_values(r.body, "IsTruncated");
+      const auto next = xml_values(r.body, "NextContinuationToken");
+      if (truncated.empty() || truncated[0] != "true" || next.empty()) break;
+      token = next[0];
+    }
+    return out;
+  }
+
+ private:
+  std::string bucket_path() const {
+    std::string p = "/";
+    if (m_path_style) p += aws_uri_encode(url().host, false);
+    return p;
+  }
+  std::string object_path(const std::string& key) const {
+    const std::string encoded = aws_uri_encode(m_prefix + key, true);
+    return m_path_style ? bucket_path() + "/" + encoded : "/" + encoded;
+  }
+
+  Result<void> expect_ok(const Response& r, const std::string& what) const {
+    if (r.status >= 200 && r.status < 300) return {};
+    const auto code = xml_values(r.body, "Code");
+    std::string msg = url().redacted + ": " + what + ": HTTP " + std::to_string(r.status);
+    if (!code.empty()) msg += " " + code[0];
+    if (r.status == 403) msg += " (check the credentials and the bucket policy)";
+    return fail(r.status >= 500 || r.status == 403 ? ErrorCode::kUnavailable : ErrorCode::kIoError, msg);
+  }
+
+  Result<Response> request(const std::string& method, const std::string& path,
+                           const std::map<std::string, std::string>& query, std::string_view body,
+                           const std::string& what) {
+    if (m_curl == nullptr) return fail(ErrorCode::kInternal, "curl_easy_init failed");
+    curl_easy_reset(m_curl);
+    const std::string amz_date = amz_now();
+    SigV4Request sig;
+    sig.method = method;
+    sig.path = path;
+    sig.query = query;
+    sig.payload_sha256_hex = body.empty() ? kEmptySha256 : sha256_hex(body);
+    sig.headers = {{"host", m_host}, {"x-amz-date", amz_date}, {"x-amz-content-sha256", sig.payload_sha256_hex}};
+    if (!m_creds.session_token.empty()) sig.headers["x-amz-security-token"] = m_creds.session_token;
+    const std::string auth = sigv4_authorization(sig, m_creds, m_region, "s3", amz_date);
+
+    std::string full = m_scheme + "://" + m_host + path;
+    char sep = '?';
+    for (const auto& [k, v] : query) {
+      full += sep;
+      full += aws_uri_encode(k, false);
+      full += '=';
+      full += aws_uri_encode(v, false);
+      sep = '&';
+    }
+    curl_slist* headers = nullptr;
+    for (const auto& [k, v] : sig.headers) {
+      if (k != "host") headers = curl_slist_append(headers, (k + ": " + v).c_str());
+    }
+    headers = curl_slist_append(headers, ("Authorization: " + auth).c_str());
+    headers = curl_slist_append(headers, "Expect:");
+    Response resp;
+    Upload up{body, 0};
+    curl_easy_setopt(m_curl, CURLOPT_URL, full.c_str());
+    curl_easy_setopt(m_curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(m_curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(m_curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(m_options.connect_timeout_ms));
+    curl_easy_setopt(m_curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(m_curl, CURLOPT_LOW_SPEED_TIME, std::max(1L, static_cast<long>(m_options.io_timeout_ms / 1000)));
+    // Hard cap: the stall timeout plus time for the body at 1 MB/s.
+    curl_easy_setopt(m_curl, CURLOPT_TIMEOUT_MS,
+                     static_cast<long>(m_options.connect_timeout_ms + m_options.io_timeout_ms) +
+                         static_cast<long>(body.size() / 1000));
+    curl_easy_setopt(m_curl, CURLOPT_WRITEFUNCTION, on_write);
+    curl_easy_setopt(m_curl, CURLOPT_WRITEDATA, &resp.body);
+    curl_easy_setopt(m_curl, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(m_curl, CURLOPT_HEADERDATA, &resp.etag);
+    if (method == "HEAD") {
+      curl_easy_setopt(m_curl, CURLOPT_NOBODY, 1L);
+    } else if (method == "PUT") {
+      curl_easy_setopt(m_curl, CURLOPT_UPLOAD, 1L);
+      curl_easy_setopt(m_curl, CURLOPT_READFUNCTION, on_read);
+      curl_easy_setopt(m_curl, CURLOPT_READDATA, &up);
+      curl_easy_setopt(m_curl, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(body.size()));
+    } else if (method == "POST") {
+      curl_easy_setopt(m_curl, CURLOPT_POST, 1L);
+      curl_easy_setopt(m_curl, CURLOPT_POSTFIELDS, body.data());
+      curl_easy_setopt(m_curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+    } else if (method != "GET") {
+      curl_easy_setopt(m_curl, CURLOPT_CUSTOMREQUEST, method.c_str());
+    }
+    const CURLcode rc = curl_easy_perform(m_curl);
+    curl_slist_free_all(headers);
+    if (rc != CURLE_OK) {
+      const std::string msg = url().redacted + ": " + what + ": " + curl_easy_strerror(rc);
+      if (rc == CURLE_OPERATION_TIMEDOUT) return fail(ErrorCode::kTimeout, msg);
+      return fail(ErrorCode::kUnavailable, msg);
+    }
+    curl_easy_getinfo(m_curl, CURLINFO_RESPONSE_CODE, &resp.status);
+    return resp;
+  }
+
+  Result<void> put_multipart(const std::string& key, std::string_view data) {
+    const std::string path = object_path(key);
+    MITHRIL_ASSIGN(const auto init, request("POST", path, {{"uploads", ""}}, {}, "multipart start " + key));
+    MITHRIL_TRY(expect_ok(init, "multipart start " + key));
+    const auto ids = xml_values(init.body, "UploadId");
+    if (ids.empty()) return fail(ErrorCode::kIoError, url().redacted + ": multipart start " + key + ": no UploadId");
+    const std::string id = ids[0];
+    auto result = [&]() -> Result<void> {
+      std::string complete = "<CompleteMultipartUpload>";
+      int part = 1;
+      for (std::size_t off = 0; off < data.size(); off += kPartSize, ++part) {
+        const std::string n = std::to_string(part);
+        MITHRIL_ASSIGN(const auto r, request("PUT", path, {{"partNumber", n}, {"uploadId", id}},
+                                             data.substr(off, kPartSize), "part " + n + " of " + key));
+        MITHRIL_TRY(expect_ok(r, "part " + n + " of " + key));
+        complete += "<Part><PartNumber>" + n + "</PartNumber><ETag>" + r.etag + "</ETag></Part>";
+      }
+      complete += "</CompleteMultipartUpload>";
+      MITHRIL_ASSIGN(const auto done, request("POST", path, {{"uploadId", id}}, complete, "multipart end " + key));
+      MITHRIL_TRY(expect_ok(done, "multipart end " + key));
+      if (done.body.find("<Error>") != std::string::npos) {
+        return fail(ErrorCode::kIoError, url().redacted + ": multipart end " + key + ": server reported an error");
+      }
+      return {};
+    }();
+    if (!result) (void)request("DELETE", path, {{"uploadId", id}}, {}, "multipart abort " + key);
+    return result;
+  }
+
+  RemoteOptions m_options;
+  AwsCredentials m_creds;
+  std::string m_region;
+  std::string m_prefix;  // "" or "prefix/"
+  std::string m_scheme;
+  std::string m_host;
+  bool m_path_style = true;
+  CURL* m_curl = nullptr;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<RemoteStore>> open_s3(const RemoteUrl& url, const RemoteOptions& options,
+                                             const GetEnvFn& getenv, Env& env) {
+  MITHRIL_ASSIGN(auto creds, load_aws_credentials(getenv, env));
+  std::string region;
+  if (auto it = url.query.find("region"); it != url.query.end()) region = it->second;
+  if (region.empty()) region = getenv("AWS_REGION").value_or("");
+  if (region.empty()) region = getenv("AWS_DEFAULT_REGION").value_or("");
+  if (region.empty()) region = "us-east-1";
+  return std::unique_ptr<RemoteStore>(new S3Store(url, options, std::move(creds), std::move(region)));
+}
+
+}  // namespace mithril::remote

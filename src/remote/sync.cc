@@ -1,0 +1,406 @@
+// push_frameworks / pull_frameworks: framework cache entries through a
+// remote (docs/remote.md). Work is spread over `parallelism` threads, each
+// with its own connection. Remote failures are counted, not returned: after
+// a timeout or an unreachable remote the run stops taking new work (fail
+// open), and a deadline bounds the whole run.
+#include <fcntl.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include <mithril/cache.h>
+#include <mithril/log.h>
+#include <mithril/remote.h>
+
+#include "remote/remote_layout.h"
+
+namespace mithril {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+class SyncRun {
+ public:
+  SyncRun(std::string url, const SyncOptions& options, const char* verb)
+      : m_url(std::move(url)), m_options(options), m_verb(verb), m_start(Clock::now()) {}
+
+  // Runs `fn(store, i)` for every i < n on up to `parallelism` threads, each
+  // with its own store. Stops handing out work once stopped().
+  void for_each(std::unique_ptr<RemoteStore> first, std::size_t n,
+                const std::function<void(RemoteStore&, std::size_t)>& fn) {
+    m_total = n;
+    std::atomic<std::size_t> next{0};
+    const auto worker = [&](RemoteStore& store) {
+      for (;;) {
+        if (stopped()) return;
+        const std::size_t i = next.fetch_add(1);
+        if (i >= n) return;
+        fn(store, i);
+        m_done.fetch_add(1);
+        progress(false);
+      }
+    };
+    const std::size_t threads = std::min<std::size_t>(n, static_cast<std::size_t>(std::max(1, m_options.parallelism)));
+    std::vector<std::thread> pool;
+    std::vector<std::unique_ptr<RemoteStore>> stores;
+    for (std::size_t t = 1; t < threads; ++t) {
+      auto s = open_remote(m_url, m_options.remote);
+      if (!s) break;  // the first store opened with the same URL: cannot happen but for resources
+      stores.push_back(std::move(*s));
+    }
+    for (auto& s : stores) pool.emplace_back(worker, std::ref(*s));
+    worker(*first);
+    for (auto& t : pool) t.join();
+    progress(true);
+    const std::size_t done = m_done.load();
+    std::lock_guard lock(mu);
+    report.skipped += n - std::min(n, done);
+  }
+
+  // A remote operation failed. Timeouts and an unreachable remote stop the run.
+  void failed(const Error& e) {
+    std::lock_guard lock(mu);
+    (e.code == ErrorCode::kTimeout ? report.timeouts : report.errors) += 1;
+    if (report.first_problem.empty()) report.first_problem = e.to_string();
+    if (e.code == ErrorCode::kTimeout || e.code == ErrorCode::kUnavailable) {
+      report.remote_gave_up = true;
+      m_gave_up.store(true);
+    }
+    MITHRIL_LOG(LogLevel::kWarn, "remote_error", {{"op", std::string(m_verb)}, {"error", e.to_string()}});
+  }
+  void rejected(const std::string& why) {
+    std::lock_guard lock(mu);
+    ++report.rejected;
+    if (report.first_problem.empty()) report.first_problem = why;
+    MITHRIL_LOG(LogLevel::kWarn, "remote_rejected", {{"why", why}});
+  }
+  bool stopped() const {
+    if (m_gave_up.load()) return true;
+    return m_options.deadline_ms > 0 &&
+           Clock::now() - m_start > std::chrono::milliseconds(m_options.deadline_ms);
+  }
+  SyncReport finish() {
+    std::lock_guard lock(mu);
+    report.seconds = std::chrono::duration<double>(Clock::now() - m_start).count();
+    return report;
+  }
+
+  std::mutex mu;  // guards report
+  SyncReport report;
+
+ private:
+  void progress(bool final_line) {
+    if (!m_options.progress) return;
+    std::lock_guard lock(m_progress_mu);
+    const auto now = Clock::now();
+    if (!final_line && now - m_last_draw < std::chrono::milliseconds(200)) return;
+    m_last_draw = now;
+    std::uint64_t bytes = 0;
+    {
+      std::lock_guard r(mu);
+      bytes = report.wire_bytes;
+    }
+    std::fprintf(stderr, "\rmithril: %s %zu/%zu entries, %s%s", m_verb, m_done.load(), m_total,
+                 format_size(bytes).c_str(), final_line ? "\n" : "");
+  }
+
+  std::string m_url;
+  SyncOptions m_options;
+  const char* m_verb;
+  Clock::time_point m_start;
+  std::atomic<bool> m_gave_up{false};
+  std::atomic<std::size_t> m_done{0};
+  std::size_t m_total = 0;
+  std::mutex m_progress_mu;
+  Clock::time_point m_last_draw{};
+};
+
+std::string compress(std::string_view data, int level) {
+  std::string out(ZSTD_compressBound(data.size()), '\0');
+  const std::size_t n = ZSTD_compress(out.data(), out.size(), data.data(), data.size(), level);
+  if (ZSTD_isError(n)) return {};
+  out.resize(n);
+  return out;
+}
+
+// Decompresses a frame that must hold exactly `size` bytes; nullopt otherwise
+// (a frame claiming another size is refused before any allocation).
+std::optional<std::string> decompress_exact(std::string_view frame, std::uint64_t size) {
+  const unsigned long long declared = ZSTD_getFrameContentSize(frame.data(), frame.size());
+  if (declared != size) return std::nullopt;
+  std::string out(size, '\0');
+  const std::size_t n = ZSTD_decompress(out.data(), out.size(), frame.data(), frame.size());
+  if (ZSTD_isError(n) || n != size) return std::nullopt;
+  return out;
+}
+
+// Publishes an entry's files last-is-group: Triton reads its "__grp__" file
+// to find the others, so it appears only after them.
+bool publish_before(const std::string& a, const std::string& b) {
+  const bool ga = a.find("/__grp__") != std::string::npos;
+  const bool gb = b.find("/__grp__") != std::string::npos;
+  return ga != gb ? gb : a < b;
+}
+
+struct PushState {
+  std::mutex mu;
+  std::set<std::string> uploaded;  // object keys known to be in the remote
+};
+
+void push_entry(SyncRun& run, PushState& state, Cache& cache, RemoteStore& store, const std::string& partition,
+                const FrameworkEntryFiles& entry, const SyncOptions& options) {
+  const std::string base = cache.config().root + "/fw/" + partition + "/";
+  std::uint64_t wire = 0, logical = 0, objects = 0, dedup = 0;
+  for (const auto& f : entry.files) {
+    const std::string key = remote::object_key(f.digest);
+    {
+      std::lock_guard lock(state.mu);
+      if (state.uploaded.count(key)) {
+        ++dedup;
+        continue;
+      }
+    }
+    auto there = store.exists(key);
+    if (!there) return run.failed(there.error());
+    if (!*there) {
+      auto data = read_file(cache.env(), base + f.path);
+      if (!data || !*data || (*data)->size() != f.size || blake3(**data) != f.digest) {
+        std::lock_guard lock(run.mu);
+        ++run.report.skipped;  // changed or vanished since it was recorded: next push
+        return;
+      }
+      const std::string frame = compress(**data, options.compression_level);
+      if (auto put = store.put(key, frame); !put) return run.failed(put.error());
+      wire += frame.size();
+      logical += f.size;
+      ++objects;
+    } else {
+      ++dedup;
+    }
+    std::lock_guard lock(state.mu);
+    state.uploaded.insert(key);
+  }
+  const std::string manifest = remote::encode_manifest({partition, entry}, options.hmac_key);
+  if (auto put = store.put(remote::manifest_key(partition, entry.name), manifest); !put) return run.failed(put.error());
+  std::lock_guard lock(run.mu);
+  ++run.report.entries_transferred;
+  run.report.objects_transferred += objects;
+  run.report.objects_deduplicated += dedup;
+  run.report.wire_bytes += wire + manifest.size();
+  run.report.logical_bytes += logical;
+}
+
+// Downloads, verifies and stages one entry; on success appends the final
+// paths to `published`.
+void pull_entry(SyncRun& run, Cache& cache, RemoteStore& store, const std::string& partition, const std::string& id,
+                const SyncOptions& options, std::vector<std::string>* published) {
+  Env& env = cache.env();
+  auto text = store.get(remote::manifest_prefix(partition) + id + ".json");
+  if (!text) return run.failed(text.error());
+  if (!*text) return;  // removed meanwhile
+  auto manifest = remote::decode_manifest(**text, partition, options.hmac_key, cache.config().max_size);
+  if (!manifest) return run.rejected(manifest.error().to_string());
+  if (remote::entry_id(manifest->entry.name) != id) return run.rejected("remote manifest " + id + " names another entry");
+  const std::string base = cache.config().root + "/fw/" + partition + "/";
+  std::vector<std::pair<std::string, std::string>> staged;  // temp, final
+  const auto discard = [&] {
+    for (const auto& [tmp, final_path] : staged) (void)env.unlink(tmp);
+  };
+  std::uint64_t wire = text->value().size(), logical = 0, objects = 0;
+  static std::atomic<std::uint64_t> counter{0};
+  for (const auto& f : manifest->entry.files) {
+    const std::string final_path = base + f.path;
+    if (auto st = env.stat(final_path); st && *st) continue;  // keep what is here (checked before every run)
+    auto frame = store.get(remote::object_key(f.digest));
+    if (!frame) {
+      discard();
+      return run.failed(frame.error());
+    }
+    if (!*frame) {
+      discard();
+      return run.rejected("remote entry " + manifest->entry.name + " lacks the object of " + f.path);
+    }
+    wire += (*frame)->size();
+    auto data = decompress_exact(**frame, f.size);
+    if (!data || blake3(*data) != f.digest) {
+      discard();
+      return run.rejected("remote object for " + f.path + " does not match its digest; not written");
+    }
+    const std::string tmp = final_path + ".mithril-pull." + std::to_string(::getpid()) + "." +
+                            std::to_string(counter.fetch_add(1));
+    Result<void> ok = make_dirs(env, final_path.substr(0, final_path.find_last_of('/')));
+    Result<int> fd = ok ? env.open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0600) : std::unexpected(ok.error());
+    if (fd) {
+      staged.emplace_back(tmp, final_path);
+      ok = write_all(env, *fd, data->data(), data->size());
+      (void)env.close(*fd);
+    }
+    if (!fd || !ok) {
+      discard();
+      std::lock_guard lock(run.mu);
+      ++run.report.skipped;
+      if (run.report.first_problem.empty()) run.report.first_problem = (fd ? ok.error() : fd.error()).to_string();
+      return;
+    }
+    logical += f.size;
+    ++objects;
+  }
+  std::sort(staged.begin(), staged.end(), [](const auto& a, const auto& b) { return publish_before(a.second, b.second); });
+  std::vector<std::string> finals;
+  for (const auto& [tmp, final_path] : staged) {
+    if (!env.rename(tmp, final_path)) {
+      discard();
+      return;
+    }
+    finals.push_back(final_path);
+  }
+  std::lock_guard lock(run.mu);
+  ++run.report.entries_transferred;
+  run.report.objects_transferred += objects;
+  run.report.wire_bytes += wire;
+  run.report.logical_bytes += logical;
+  published->insert(published->end(), finals.begin(), finals.end());
+}
+
+std::set<std::string> local_ids(const std::vector<FrameworkEntryFiles>& entries) {
+  std::set<std::string> ids;
+  for (const auto& e : entries) ids.insert(remote::entry_id(e.name));
+  return ids;
+}
+
+// Entry ids in the remote: from the partition's manifests, or a tag's list.
+Result<std::vector<std::string>> remote_ids(RemoteStore& store, const std::string& partition, const std::string& tag) {
+  if (!tag.empty()) {
+    MITHRIL_ASSIGN(const auto text, store.get(remote::tag_key(partition, tag)));
+    if (!text) return fail(ErrorCode::kInvalidArgument, "the remote has no tag '" + tag + "' for " + partition);
+    return remote::decode_tag(*text);
+  }
+  const std::string prefix = remote::manifest_prefix(partition);
+  MITHRIL_ASSIGN(const auto keys, store.list(prefix));
+  std::vector<std::string> ids;
+  for (const auto& k : keys) {
+    if (k.size() > prefix.size() + 5 && k.ends_with(".json")) ids.push_back(k.substr(prefix.size(), k.size() - prefix.size() - 5));
+  }
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+void add_counters(Cache& cache, const SyncReport& r, bool push) {
+  cache.add_counter(push ? Counter::kRemotePushed : Counter::kRemotePulled,
+                    static_cast<std::int64_t>(r.entries_transferred));
+  cache.add_counter(Counter::kRemoteErrors, static_cast<std::int64_t>(r.errors));
+  cache.add_counter(Counter::kRemoteTimeouts, static_cast<std::int64_t>(r.timeouts));
+  cache.add_counter(Counter::kRemoteRejected, static_cast<std::int64_t>(r.rejected));
+  cache.add_counter(push ? Counter::kRemoteBytesOut : Counter::kRemoteBytesIn, static_cast<std::int64_t>(r.wire_bytes));
+}
+
+// The listing step's failure is a counted remote failure (fail open).
+SyncReport listing_failed(SyncRun& run, Cache& cache, const Error& e, bool push) {
+  run.failed(e);
+  SyncReport r = run.finish();
+  add_counters(cache, r, push);
+  (void)cache.flush();
+  return r;
+}
+
+}  // namespace
+
+Result<SyncReport> push_frameworks(Cache& cache, const DeviceClass& partition_class, std::string_view url,
+                                   const SyncOptions& options) {
+  MITHRIL_ASSIGN(auto store, open_remote(url, options.remote));
+  if (store->url().mode == RemoteMode::kReadOnly) {
+    return fail(ErrorCode::kInvalidArgument, "cannot push to " + store->url().redacted + ": it is read-only (mode=ro)");
+  }
+  const std::string partition = partition_class.to_string();
+  SyncRun run(std::string(url), options, "push");
+  MITHRIL_ASSIGN(const auto entries, cache.framework_entries(partition_class));
+  run.report.entries_local = entries.size();
+  std::set<std::string> present;
+  if (store->url().mode != RemoteMode::kWriteOnly) {
+    auto ids = remote_ids(*store, partition, "");
+    if (!ids) return listing_failed(run, cache, ids.error(), true);
+    present.insert(ids->begin(), ids->end());
+    run.report.entries_remote = ids->size();
+  }
+  std::vector<const FrameworkEntryFiles*> todo;
+  std::vector<std::string> all_ids;
+  for (const auto& e : entries) {
+    all_ids.push_back(remote::entry_id(e.name));
+    if (present.count(all_ids.back())) {
+      ++run.report.entries_present;
+    } else {
+      todo.push_back(&e);
+    }
+  }
+  PushState state;
+  const std::string redacted = store->url().redacted;
+  run.for_each(std::move(store), todo.size(), [&](RemoteStore& s, std::size_t i) {
+    push_entry(run, state, cache, s, partition, *todo[i], options);
+  });
+  if (!options.tag.empty() && !run.stopped()) {
+    auto tagged = open_remote(url, options.remote);
+    if (tagged) {
+      if (auto r = (*tagged)->put(remote::tag_key(partition, options.tag), remote::encode_tag(all_ids)); !r) {
+        run.failed(r.error());
+      }
+    }
+  }
+  SyncReport report = run.finish();
+  add_counters(cache, report, true);
+  MITHRIL_TRY(cache.flush());
+  MITHRIL_LOG(LogLevel::kInfo, "push",
+              {{"remote", redacted}, {"entries", static_cast<std::int64_t>(report.entries_transferred)}});
+  return report;
+}
+
+Result<SyncReport> pull_frameworks(Cache& cache, const DeviceClass& partition_class, std::string_view url,
+                                   const SyncOptions& options) {
+  MITHRIL_ASSIGN(auto store, open_remote(url, options.remote));
+  if (store->url().mode == RemoteMode::kWriteOnly) {
+    return fail(ErrorCode::kInvalidArgument, "cannot pull from " + store->url().redacted + ": it is write-only (mode=wo)");
+  }
+  const std::string partition = partition_class.to_string();
+  SyncRun run(std::string(url), options, "pull");
+  MITHRIL_ASSIGN(const auto entries, cache.framework_entries(partition_class));
+  run.report.entries_local = entries.size();
+  auto ids = remote_ids(*store, partition, options.tag);
+  if (!ids) {
+    if (ids.error().code == ErrorCode::kInvalidArgument) return std::unexpected(ids.error());  // e.g. unknown tag
+    return listing_failed(run, cache, ids.error(), false);
+  }
+  run.report.entries_remote = ids->size();
+  const auto have = local_ids(entries);
+  std::vector<std::string> todo;
+  for (const auto& id : *ids) {
+    if (have.count(id)) {
+      ++run.report.entries_present;
+    } else {
+      todo.push_back(id);
+    }
+  }
+  std::vector<std::string> published;
+  run.for_each(std::move(store), todo.size(), [&](RemoteStore& s, std::size_t i) {
+    pull_entry(run, cache, s, partition, todo[i], options, &published);
+  });
+  SyncReport report = run.finish();
+  if (!published.empty()) {
+    FrameworkActivity activity;
+    activity.changed = std::move(published);
+    activity.changes_known = true;
+    activity.imported = true;
+    MITHRIL_TRY(cache.sync_frameworks(partition_class, activity));
+  }
+  add_counters(cache, report, false);
+  MITHRIL_TRY(cache.flush());
+  return report;
+}
+
+}  // namespace mithril
