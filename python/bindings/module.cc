@@ -9,6 +9,7 @@
 
 #include <mithril/cache.h>
 #include <mithril/hooks.h>
+#include <mithril/remote.h>
 #include <mithril/version.h>
 
 #include "hooks/file_watch.h"
@@ -192,6 +193,17 @@ PYBIND11_MODULE(_core, m) {
   }, py::arg("overrides") = std::map<std::string, std::string>{});
   m.def("parse_size", [](const std::string& s) { return unwrap(parse_size(s)); });
   m.def("format_size", &format_size);
+  // Exposed so tests can check mithril's signer against botocore's.
+  m.def("sigv4_authorization",
+        [](const std::string& method, const std::string& path, const std::map<std::string, std::string>& query,
+           const std::map<std::string, std::string>& headers, const std::string& payload_sha256,
+           const std::string& access_key, const std::string& secret_key, const std::string& region,
+           const std::string& service, const std::string& amz_date) {
+          return sigv4_authorization({method, path, query, headers, payload_sha256},
+                                     {access_key, secret_key, ""}, region, service, amz_date);
+        },
+        py::arg("method"), py::arg("path"), py::arg("query"), py::arg("headers"), py::arg("payload_sha256"),
+        py::arg("access_key"), py::arg("secret_key"), py::arg("region"), py::arg("service"), py::arg("amz_date"));
   m.def("blake3_hex", [](py::bytes data) { return blake3(std::string(data)).to_hex(); });
 
   py::class_<DeviceClass>(m, "DeviceClass")

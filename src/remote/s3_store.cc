@@ -228,6 +228,8 @@ class S3Store final : public RemoteStore {
     }
     headers = curl_slist_append(headers, ("Authorization: " + auth).c_str());
     headers = curl_slist_append(headers, "Expect:");
+    // Not form data (curl's POST default): servers must see the XML body.
+    if (method == "POST") headers = curl_slist_append(headers, "Content-Type: application/xml");
     Response resp;
     Upload up{body, 0};
     curl_easy_setopt(m_curl, CURLOPT_URL, full.c_str());
