@@ -148,9 +148,10 @@ int run_with_hooks(const CacheConfig& config_in, const std::vector<std::string>&
     warn("recording the run failed: " + synced.error().to_string());
     return rc;
   }
-  const auto pushed = synced->new_entries + synced->updated_entries > 0
-                          ? sync_remote(**cache, config, partition, true, quiet)
-                          : std::nullopt;
+  // Push whatever the remote lacks (also entries an earlier push missed),
+  // unless the pull already found the remote dead: one bounded wait per run.
+  const auto pushed = pulled && pulled->remote_gave_up ? std::nullopt
+                                                       : sync_remote(**cache, config, partition, true, quiet);
   if (!quiet && isatty(STDERR_FILENO)) {
     if (auto s = (*cache)->stats(); s) {
       std::string remote;
