@@ -73,6 +73,11 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     result = {"import_s": round(T_IMPORT, 3), "models": {}}
+    # torch's own portable cache, for benchmarks that compare with it.
+    load_from = os.environ.get("MITHRIL_DEMO_LOAD_ARTIFACTS")
+    if load_from:
+        with open(load_from, "rb") as fh:
+            torch.compiler.load_cache_artifacts(fh.read())
     for name in args.models.split(","):
         model, x = build(name, args.seed)
         with torch.no_grad():
@@ -84,6 +89,11 @@ def main(argv=None):
         result["models"][name] = {"first_call_s": round(first, 3),
                                   "max_abs_diff": float((out - eager).abs().max())}
     result["counters"] = cache_counters()
+    save_to = os.environ.get("MITHRIL_DEMO_SAVE_ARTIFACTS")
+    if save_to:
+        artifacts = torch.compiler.save_cache_artifacts()
+        with open(save_to, "wb") as fh:
+            fh.write(artifacts[0] if artifacts else b"")
     result["total_s"] = round(time.perf_counter() - T0, 3)
     out = os.environ.get("MITHRIL_DEMO_OUT")
     if out:

@@ -1,6 +1,9 @@
 #include "remote/remote_layout.h"
 
+#include <openssl/evp.h>
+
 #include <cctype>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -25,6 +28,26 @@ std::string safe_tag(const std::string& tag) {
     const bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
     out += ok ? c : '_';
   }
+  return out;
+}
+
+std::string base64(std::string_view bytes) {
+  std::string out(4 * ((bytes.size() + 2) / 3), '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
+std::optional<std::string> unbase64(std::string_view text) {
+  if (text.size() % 4 != 0 || text.size() > 4 * kInlineMax) return std::nullopt;
+  std::string out(text.size() / 4 * 3, '\0');
+  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
+  if (n < 0) return std::nullopt;
+  std::size_t len = static_cast<std::size_t>(n);
+  for (std::size_t i = text.size(); i > 0 && text[i - 1] == '=' && len > 0; --i) --len;  // padding
+  out.resize(len);
   return out;
 }
 
@@ -57,7 +80,9 @@ std::string encode_manifest(const EntryManifest& m, const std::string& hmac_key)
   j["kind"] = m.entry.kind;
   j["files"] = nlohmann::ordered_json::array();
   for (const auto& f : m.entry.files) {
-    j["files"].push_back({{"path", f.path}, {"size", f.size}, {"blake3", f.digest.to_hex()}});
+    nlohmann::ordered_json file{{"path", f.path}, {"size", f.size}, {"blake3", f.digest.to_hex()}};
+    if (auto it = m.inline_frames.find(f.path); it != m.inline_frames.end()) file["zstd"] = base64(it->second);
+    j["files"].push_back(std::move(file));
   }
   std::string text = j.dump();
   if (!hmac_key.empty()) {
@@ -105,6 +130,11 @@ Result<EntryManifest> decode_manifest(std::string_view text, const std::string& 
       if (!d) return bad("has a bad digest for " + file.path);
       file.digest = *d;
       file.size = f.at("size").get<std::uint64_t>();
+      if (f.contains("zstd")) {
+        auto frame = unbase64(f.at("zstd").get<std::string>());
+        if (!frame) return bad("has a bad inline frame for " + file.path);
+        m.inline_frames.emplace(file.path, std::move(*frame));
+      }
       total += file.size;
       if (file.size > max_bytes || total > max_bytes) return bad("is larger than the cache budget");
       m.entry.files.push_back(std::move(file));

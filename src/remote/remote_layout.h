@@ -7,10 +7,12 @@
 //                                         id = BLAKE3(name) hex, 32 chars
 //   v1/tags/<partition>/<tag>.json        {"entries": [id, ...]}
 //
+// Small files are inlined in their manifest as "zstd": base64 of the frame.
 // A manifest is UTF-8 JSON, optionally followed by one line
 // "\nhmac-sha256:<hex>\n" signing every byte before it.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -25,9 +27,14 @@ std::string entry_id(const std::string& name);
 std::string manifest_key(const std::string& partition, const std::string& name);
 std::string tag_key(const std::string& partition, const std::string& tag);
 
+// Files whose zstd frame is at most this size travel inside the manifest
+// (base64), not as objects: one request per small entry instead of two.
+inline constexpr std::size_t kInlineMax = 48 << 10;
+
 struct EntryManifest {
   std::string partition;
   FrameworkEntryFiles entry;  // paths relative to fw/<partition>/
+  std::map<std::string, std::string> inline_frames;  // path -> zstd frame
 };
 
 // Serializes; signs when `hmac_key` is not empty.

@@ -2,6 +2,8 @@
 // One curl easy handle per store: requests reuse its connection.
 #include <curl/curl.h>
 
+#include <cctype>
+#include <charconv>
 #include <cstring>
 #include <ctime>
 #include <mutex>
@@ -48,13 +50,22 @@ std::size_t on_read(char* buf, std::size_t size, std::size_t n, void* user) {
   return k;
 }
 
+// Keeps the ETag (multipart parts) and reserves the body from Content-Length.
 std::size_t on_header(char* buf, std::size_t size, std::size_t n, void* user) {
+  auto* resp = static_cast<Response*>(user);
   std::string_view line(buf, size * n);
-  if (line.size() > 5 && (line.substr(0, 5) == "ETag:" || line.substr(0, 5) == "etag:")) {
-    std::string v(line.substr(5));
-    while (!v.empty() && (v.back() == '\r' || v.back() == '\n' || v.back() == ' ')) v.pop_back();
-    while (!v.empty() && v.front() == ' ') v.erase(v.begin());
-    *static_cast<std::string*>(user) = v;
+  const auto colon = line.find(':');
+  if (colon == std::string_view::npos) return size * n;
+  std::string name(line.substr(0, colon));
+  for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::string_view value = line.substr(colon + 1);
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+  while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) value.remove_suffix(1);
+  if (name == "etag") resp->etag = std::string(value);
+  if (name == "content-length") {
+    std::uint64_t len = 0;
+    const auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), len);
+    if (ec == std::errc{} && len <= kMaxResponse) resp->body.reserve(static_cast<std::size_t>(len));
   }
   return size * n;
 }
@@ -245,7 +256,7 @@ class S3Store final : public RemoteStore {
     curl_easy_setopt(m_curl, CURLOPT_WRITEFUNCTION, on_write);
     curl_easy_setopt(m_curl, CURLOPT_WRITEDATA, &resp.body);
     curl_easy_setopt(m_curl, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(m_curl, CURLOPT_HEADERDATA, &resp.etag);
+    curl_easy_setopt(m_curl, CURLOPT_HEADERDATA, &resp);
     if (method == "HEAD") {
       curl_easy_setopt(m_curl, CURLOPT_NOBODY, 1L);
     } else if (method == "PUT") {

@@ -159,6 +159,7 @@ void push_entry(SyncRun& run, PushState& state, Cache& cache, RemoteStore& store
                 const FrameworkEntryFiles& entry, const SyncOptions& options) {
   const std::string base = cache.config().root + "/fw/" + partition + "/";
   std::uint64_t wire = 0, logical = 0, objects = 0, dedup = 0;
+  remote::EntryManifest manifest{partition, entry, {}};
   for (const auto& f : entry.files) {
     const std::string key = remote::object_key(f.digest);
     {
@@ -168,13 +169,27 @@ void push_entry(SyncRun& run, PushState& state, Cache& cache, RemoteStore& store
         continue;
       }
     }
+    if (f.size <= remote::kInlineMax * 8) {  // may compress small enough to inline: read before asking
+      auto data = read_file(cache.env(), base + f.path);
+      if (!data || !*data || (*data)->size() != f.size || blake3(**data) != f.digest) {
+        std::lock_guard lock(run.mu);
+        ++run.report.skipped;  // changed or vanished since it was recorded: next push
+        return;
+      }
+      std::string frame = compress(**data, options.compression_level);
+      if (frame.size() <= remote::kInlineMax) {
+        logical += f.size;
+        manifest.inline_frames.emplace(f.path, std::move(frame));
+        continue;
+      }
+    }
     auto there = store.exists(key);
     if (!there) return run.failed(there.error());
     if (!*there) {
       auto data = read_file(cache.env(), base + f.path);
       if (!data || !*data || (*data)->size() != f.size || blake3(**data) != f.digest) {
         std::lock_guard lock(run.mu);
-        ++run.report.skipped;  // changed or vanished since it was recorded: next push
+        ++run.report.skipped;
         return;
       }
       const std::string frame = compress(**data, options.compression_level);
@@ -188,13 +203,13 @@ void push_entry(SyncRun& run, PushState& state, Cache& cache, RemoteStore& store
     std::lock_guard lock(state.mu);
     state.uploaded.insert(key);
   }
-  const std::string manifest = remote::encode_manifest({partition, entry}, options.hmac_key);
-  if (auto put = store.put(remote::manifest_key(partition, entry.name), manifest); !put) return run.failed(put.error());
+  const std::string text = remote::encode_manifest(manifest, options.hmac_key);
+  if (auto put = store.put(remote::manifest_key(partition, entry.name), text); !put) return run.failed(put.error());
   std::lock_guard lock(run.mu);
   ++run.report.entries_transferred;
   run.report.objects_transferred += objects;
   run.report.objects_deduplicated += dedup;
-  run.report.wire_bytes += wire + manifest.size();
+  run.report.wire_bytes += wire + text.size();
   run.report.logical_bytes += logical;
 }
 
@@ -219,16 +234,21 @@ void pull_entry(SyncRun& run, Cache& cache, RemoteStore& store, const std::strin
   for (const auto& f : manifest->entry.files) {
     const std::string final_path = base + f.path;
     if (auto st = env.stat(final_path); st && *st) continue;  // keep what is here (checked before every run)
-    auto frame = store.get(remote::object_key(f.digest));
-    if (!frame) {
-      discard();
-      return run.failed(frame.error());
+    Result<std::optional<std::string>> frame = std::optional<std::string>{};
+    if (auto it = manifest->inline_frames.find(f.path); it != manifest->inline_frames.end()) {
+      frame = std::optional<std::string>(std::move(it->second));
+    } else {
+      frame = store.get(remote::object_key(f.digest));
+      if (!frame) {
+        discard();
+        return run.failed(frame.error());
+      }
+      if (!*frame) {
+        discard();
+        return run.rejected("remote entry " + manifest->entry.name + " lacks the object of " + f.path);
+      }
+      wire += (*frame)->size();
     }
-    if (!*frame) {
-      discard();
-      return run.rejected("remote entry " + manifest->entry.name + " lacks the object of " + f.path);
-    }
-    wire += (*frame)->size();
     auto data = decompress_exact(**frame, f.size);
     if (!data || blake3(*data) != f.digest) {
       discard();

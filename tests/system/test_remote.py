@@ -128,7 +128,7 @@ def test_redis_with_password_db_prefix_and_ttl(mithril_bin, tmp_path):
         p = a.run("push", "--remote", url)
         assert "pa ss" not in p.stderr.decode() and "pa%20ss" not in p.stderr.decode()
         keys = rs.redis_cli(port, "-n", "3", "--scan", "--pattern", "team1:*", password="pa ss").split()
-        assert len(keys) == 6  # 3 manifests + 3 objects
+        assert len(keys) == 3  # 3 manifests; files this small travel inside them
         ttl = int(rs.redis_cli(port, "-n", "3", "TTL", keys[0].decode(), password="pa ss"))
         assert 0 < ttl <= 600
         assert json.loads(b.run("pull", "--remote", url, "--json").stdout)["entries_transferred"] == 3
@@ -140,7 +140,7 @@ def test_redis_with_password_db_prefix_and_ttl(mithril_bin, tmp_path):
 def test_redis_corrupt_object_is_rejected_and_not_written(mithril_bin, tmp_path, redis_port):
     url = f"redis://127.0.0.1:{redis_port}/0?prefix=corrupt{os.getpid()}:"
     a, b = machines(mithril_bin, tmp_path)
-    fill(a, {"fxgraph/ab/fabc/entry": b"real" * 1000})
+    fill(a, {"fxgraph/ab/fabc/entry": os.urandom(200_000)})  # too big to inline: an object
     a.run("push", "--remote", url)
     prefix = f"corrupt{os.getpid()}:"
     objects = [k.decode() for k in rs.redis_cli(redis_port, "--scan", "--pattern", prefix + "v1/objects/*").split()]
@@ -207,6 +207,28 @@ def test_hostile_remote_manifest_cannot_escape_the_root(mithril_bin, tmp_path):
         assert "unsafe" in r["first_problem"]
     assert not list(tmp_path.rglob("escaped*"))
     assert not os.path.exists("/tmp/escaped-abs")
+
+
+def test_tampered_inline_file_is_rejected(mithril_bin, tmp_path):
+    """A small file travels inside its manifest: a valid frame of other bytes
+    of the same size there is caught by the digest check."""
+    import base64
+    remote = tmp_path / "remote"
+    a, b = machines(mithril_bin, tmp_path)
+    fill(a, {"fxgraph/ab/fabc/entry": b"A" * 5000})
+    a.run("push", "--remote", f"file://{remote}")
+    [manifest] = list(remote.glob("v1/fw/*/*.json"))
+    m = json.loads(manifest.read_text())
+    assert "zstd" in m["files"][0], "small files are inlined"
+    other = tmp_path / "other"
+    other.write_bytes(b"B" * 5000)  # from a file, so the frame records its content size
+    frame = subprocess.run(["zstd", "-q", "-c", str(other)], capture_output=True, check=True).stdout
+    m["files"][0]["zstd"] = base64.b64encode(frame).decode()
+    manifest.write_text(json.dumps(m))
+    r = json.loads(b.run("pull", "--remote", f"file://{remote}", "--json").stdout)
+    assert r["rejected"] == 1 and r["entries_transferred"] == 0
+    assert "does not match its digest" in r["first_problem"]
+    assert not os.path.exists(os.path.join(inductor_dir(b), "fxgraph/ab/fabc/entry"))
 
 
 def test_signed_manifests_refuse_a_writer_without_the_key(mithril_bin, tmp_path):

@@ -93,7 +93,7 @@ remote::EntryManifest sample_manifest() {
   e.name = "inductor/fxgraph/ab/fabc";
   e.kind = "inductor-fxgraph";
   e.files.push_back({"inductor/fxgraph/ab/fabc/entry", 5, blake3("hello")});
-  return {"cpu-AVX2", e};
+  return {"cpu-AVX2", e, {}};
 }
 
 TEST(RemoteManifest, RoundTripsAndChecksSignatures) {
@@ -218,26 +218,46 @@ TEST_F(SyncTest, PushThenPullReproducesTheEntries) {
   EXPECT_EQ(s.get(Counter::kFrameworkNewEntries), 0);  // imported, not compiled
 }
 
+std::string random_bytes(std::size_t n, unsigned seed) {
+  std::string out(n, '\0');
+  std::uint64_t x = 0x9E3779B97F4A7C15ull * (seed + 1);
+  for (auto& c : out) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    c = static_cast<char>(x);
+  }
+  return out;
+}
+
+TEST_F(SyncTest, SmallFilesTravelInsideTheManifest) {
+  write(inductor(*a) + "/fxgraph/ab/fabc/entry", std::string(20000, 'y'));
+  ASSERT_TRUE(a->sync_frameworks(partition));
+  auto pushed = push_frameworks(*a, partition, remote_url).value();
+  EXPECT_EQ(pushed.objects_transferred, 0u);  // inlined: one request per entry
+  EXPECT_TRUE(open_remote(remote_url).value()->list("v1/objects/").value().empty());
+  EXPECT_EQ(pull_frameworks(*b, partition, remote_url).value().entries_transferred, 1u);
+  EXPECT_EQ(testing::read_text(inductor(*b) + "/fxgraph/ab/fabc/entry"), std::string(20000, 'y'));
+}
+
 TEST_F(SyncTest, CorruptRemoteObjectIsRejectedAndNeverWritten) {
-  write(inductor(*a) + "/fxgraph/ab/fabc/entry", "the real bytes");
+  const std::string real = random_bytes(100000, 1), fake = random_bytes(100000, 2);  // too big to inline
+  write(inductor(*a) + "/fxgraph/ab/fabc/entry", real);
   ASSERT_TRUE(a->sync_frameworks(partition));
   ASSERT_TRUE(push_frameworks(*a, partition, remote_url));
-  // Replace the object with a valid zstd frame of other bytes of the same size.
   auto store = open_remote(remote_url).value();
-  const std::string key = remote::object_key(blake3("the real bytes"));
-  auto other = push_frameworks(*a, partition, remote_url);  // no-op, keeps the remote
-  ASSERT_TRUE(other);
-  {
+  {  // a valid zstd frame of other bytes of the same size, from another root's push
     TempDir tmp;
     CacheConfig c;
     c.root = tmp / "root";
     auto evil = Cache::open(c).value();
-    write(c.root + "/fw/" + partition.to_string() + "/inductor/fxgraph/ab/fabc/entry", "the fake bytes");
+    write(c.root + "/fw/" + partition.to_string() + "/inductor/fxgraph/ab/fabc/entry", fake);
     ASSERT_TRUE(evil->sync_frameworks(partition));
-    auto evil_remote = "file://" + tmp / "r";
+    const std::string evil_remote = "file://" + tmp / "r";
     ASSERT_TRUE(push_frameworks(*evil, partition, evil_remote));
     auto evil_store = open_remote(evil_remote).value();
-    ASSERT_TRUE(store->put(key, evil_store->get(remote::object_key(blake3("the fake bytes"))).value().value()));
+    ASSERT_TRUE(store->put(remote::object_key(blake3(real)),
+                           evil_store->get(remote::object_key(blake3(fake))).value().value()));
   }
   auto pulled = pull_frameworks(*b, partition, remote_url).value();
   EXPECT_EQ(pulled.entries_transferred, 0u);
