@@ -10,12 +10,7 @@
 namespace mithril::cli {
 
 SyncOptions sync_options(const CacheConfig& config, bool bounded) {
-  SyncOptions o;
-  o.remote.connect_timeout_ms = static_cast<int>(config.remote_connect_timeout_ms);
-  o.remote.io_timeout_ms = static_cast<int>(config.remote_timeout_ms);
-  o.parallelism = static_cast<int>(config.remote_parallelism);
-  o.hmac_key = config.remote_hmac_key;
-  o.deadline_ms = bounded ? static_cast<int>(config.remote_deadline_s * 1000) : 0;
+  SyncOptions o = sync_options_from(config, bounded);
   o.progress = isatty(STDERR_FILENO) != 0;
   return o;
 }

@@ -124,6 +124,11 @@ struct SyncOptions {
   int compression_level = 3;      // zstd level for objects on the wire and at rest remotely
 };
 
+struct CacheConfig;
+// The options a configuration asks for (timeouts, parallelism, HMAC key);
+// `bounded` applies remote_deadline_s (as `mithril run` and init() do).
+SyncOptions sync_options_from(const CacheConfig& config, bool bounded);
+
 struct SyncReport {
   std::uint64_t entries_local = 0;        // entries of the partition in the local root
   std::uint64_t entries_remote = 0;       // entries of the partition in the remote

@@ -102,6 +102,26 @@ py::dict bundle_dict(const BundleReport& r) {
   return d;
 }
 
+py::dict sync_dict(const SyncReport& r) {
+  py::dict d;
+  d["entries_local"] = r.entries_local;
+  d["entries_remote"] = r.entries_remote;
+  d["entries_transferred"] = r.entries_transferred;
+  d["entries_present"] = r.entries_present;
+  d["objects_transferred"] = r.objects_transferred;
+  d["objects_deduplicated"] = r.objects_deduplicated;
+  d["wire_bytes"] = r.wire_bytes;
+  d["logical_bytes"] = r.logical_bytes;
+  d["errors"] = r.errors;
+  d["timeouts"] = r.timeouts;
+  d["rejected"] = r.rejected;
+  d["skipped"] = r.skipped;
+  d["remote_gave_up"] = r.remote_gave_up;
+  d["first_problem"] = r.first_problem;
+  d["seconds"] = r.seconds;
+  return d;
+}
+
 CacheKey make_key(const py::object& graph_hash, const std::vector<InputSpec>& inputs, const DeviceClass& device,
                   const std::string& salt) {
   std::string g = py::isinstance<py::bytes>(graph_hash) ? std::string(graph_hash.cast<py::bytes>())
@@ -180,6 +200,7 @@ PYBIND11_MODULE(_core, m) {
       .def_readwrite("fsync", &CacheConfig::fsync)
       .def_readwrite("verify_on_read", &CacheConfig::verify_on_read)
       .def_readwrite("temp_max_age_s", &CacheConfig::temp_max_age_s)
+      .def_readwrite("remote", &CacheConfig::remote)
       .def("sources", [](const CacheConfig& c) {
         py::dict d;
         for (const auto& [k, v] : c.sources) d[py::str(k)] = config_source_name(v);
@@ -329,6 +350,17 @@ PYBIND11_MODULE(_core, m) {
       .def("unpack_frameworks", [](Cache& c, const std::string& path) {
         return bundle_dict(released([&] { return c.unpack_frameworks(path); }));
       }, py::arg("path"))
+      .def("push", [](Cache& c, const DeviceClass& p, const std::string& url, const std::string& tag) {
+        SyncOptions o = sync_options_from(c.config(), false);
+        o.tag = tag;
+        return sync_dict(released([&] { return push_frameworks(c, p, url, o); }));
+      }, py::arg("partition"), py::arg("url"), py::arg("tag") = "")
+      .def("pull", [](Cache& c, const DeviceClass& p, const std::string& url, const std::string& tag,
+                      bool bounded) {
+        SyncOptions o = sync_options_from(c.config(), bounded);
+        o.tag = tag;
+        return sync_dict(released([&] { return pull_frameworks(c, p, url, o); }));
+      }, py::arg("partition"), py::arg("url"), py::arg("tag") = "", py::arg("bounded") = false)
       .def("check_frameworks", [](Cache& c, const DeviceClass& p) {
         return framework_dict(released([&] { return c.check_frameworks(p); }));
       })

@@ -97,8 +97,25 @@ class CacheManager:
         self.managed = managed  # env var -> directory
         self._session = _core.FrameworkSession(cache, partition)
         self.check_report = self._session.begin()
+        self.remote = cache.config.remote
+        self.pull_report = self._sync("pull") if self.remote else None
         self._closed = False
         atexit.register(self.close)
+
+    def _sync(self, verb: str) -> Optional[dict]:
+        # Never fails the job: a remote problem is a warning and a counter.
+        try:
+            if verb == "pull":
+                r = self.cache.pull(self.partition, self.remote, bounded=True)
+            else:
+                r = self.cache.push(self.partition, self.remote)
+        except MithrilError as e:
+            warnings.warn(f"mithril: {verb} skipped: {e}")
+            return None
+        if r["errors"] or r["timeouts"] or r["rejected"]:
+            warnings.warn(f"mithril: {verb}: {r['errors']} errors, {r['timeouts']} timeouts, "
+                          f"{r['rejected']} rejected; first: {r['first_problem']}")
+        return r
 
     def stats(self) -> dict:
         return self.cache.stats()
@@ -113,10 +130,13 @@ class CacheManager:
             return None
         self._closed = True
         try:
-            return self._session.end()
+            report = self._session.end()
         except MithrilError as e:  # never fail the user's job because of the cache
             warnings.warn(f"mithril: recording the run failed: {e}")
             return None
+        if self.remote and not (self.pull_report or {}).get("remote_gave_up"):
+            self.push_report = self._sync("push")
+        return report
 
 
 _manager: Optional[CacheManager] = None
@@ -125,7 +145,9 @@ _manager: Optional[CacheManager] = None
 def init(root=None, max_size: Union[int, str, None] = None, **settings) -> CacheManager:
     """Points PyTorch Inductor and Triton at the managed root. Call it before
     the first torch.compile. A variable the user already set is respected
-    (with a warning) and that framework is then not managed."""
+    (with a warning) and that framework is then not managed. With a remote
+    (``remote="s3://..."`` or MITHRIL_REMOTE), pulls now and pushes at exit,
+    failing open (docs/remote.md)."""
     global _manager
     if _manager is not None:
         return _manager

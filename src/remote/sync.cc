@@ -333,6 +333,16 @@ SyncReport listing_failed(SyncRun& run, Cache& cache, const Error& e, bool push)
 
 }  // namespace
 
+SyncOptions sync_options_from(const CacheConfig& config, bool bounded) {
+  SyncOptions o;
+  o.remote.connect_timeout_ms = static_cast<int>(config.remote_connect_timeout_ms);
+  o.remote.io_timeout_ms = static_cast<int>(config.remote_timeout_ms);
+  o.parallelism = static_cast<int>(config.remote_parallelism);
+  o.hmac_key = config.remote_hmac_key;
+  o.deadline_ms = bounded ? static_cast<int>(config.remote_deadline_s * 1000) : 0;
+  return o;
+}
+
 Result<SyncReport> push_frameworks(Cache& cache, const DeviceClass& partition_class, std::string_view url,
                                    const SyncOptions& options) {
   MITHRIL_ASSIGN(auto store, open_remote(url, options.remote));
