@@ -93,6 +93,37 @@ def test_init_points_frameworks_into_the_root(tmp_path):
     assert s["framework_entries"] == 1, "recorded at exit"
 
 
+def test_init_with_a_remote_pulls_at_start_and_pushes_at_exit(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MITHRIL_", "TORCHINDUCTOR_", "TRITON_"))}
+    remote = f"file://{tmp_path / 'shared'}"
+    a = run_python(f"""
+        import os, mithril_cache
+        mithril_cache.init(root={str(tmp_path / 'a')!r}, remote={remote!r})
+        d = os.environ["TORCHINDUCTOR_CACHE_DIR"]
+        os.makedirs(d + "/fxgraph/ab/fabc", exist_ok=True)
+        open(d + "/fxgraph/ab/fabc/entry", "w").write("graph" * 100)
+    """, env)
+    assert a.returncode == 0, a.stderr.decode()
+    assert mc.stats(root=tmp_path / "a")["counters"]["remote_pushed"] == 1
+    b = run_python(f"""
+        import os, mithril_cache
+        mgr = mithril_cache.init(root={str(tmp_path / 'b')!r}, remote={remote!r})
+        print(mgr.pull_report["entries_transferred"])
+        print(open(os.environ["TORCHINDUCTOR_CACHE_DIR"] + "/fxgraph/ab/fabc/entry").read() == "graph" * 100)
+    """, env)
+    assert b.returncode == 0, b.stderr.decode()
+    assert b.stdout.decode().split() == ["1", "True"]
+    dead = run_python(f"""
+        import mithril_cache
+        mgr = mithril_cache.init(root={str(tmp_path / 'c')!r}, remote="redis://127.0.0.1:1",
+                                 remote_connect_timeout_ms=500)
+        print(mgr.pull_report["errors"], mgr.pull_report["remote_gave_up"])
+    """, env)
+    assert dead.returncode == 0, dead.stderr.decode()
+    assert dead.stdout.decode().split() == ["1", "True"]
+    assert "mithril: pull" in dead.stderr.decode()  # a warning, not an exception
+
+
 def test_init_respects_a_variable_the_user_set(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MITHRIL_", "TRITON_"))}
     env["TORCHINDUCTOR_CACHE_DIR"] = str(tmp_path / "mine")
