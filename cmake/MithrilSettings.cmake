@@ -14,3 +14,8 @@ if(MITHRIL_SANITIZE)
                                                     -fno-sanitize-recover=all)
   target_link_options(mithril_settings INTERFACE -fsanitize=${MITHRIL_SANITIZE})
 endif()
+
+# Coverage instrumentation for libFuzzer (tests/fuzz); needs clang.
+if(MITHRIL_FUZZ)
+  target_compile_options(mithril_settings INTERFACE -fsanitize=fuzzer-no-link)
+endif()

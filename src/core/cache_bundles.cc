@@ -14,6 +14,7 @@
 
 #include <mithril/hooks.h>
 
+#include "util/json_util.h"
 #include "cas/object_io.h"
 #include "core/cache_impl.h"
 
@@ -48,7 +49,7 @@ Result<Manifest> parse_bundle_manifest(const std::string& text) {
   const auto j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return bad("is not JSON");
   try {
-    if (j.at("format").get<std::string>() != "mithril-bundle" || j.at("version").get<int>() != 1) {
+    if (j.at("format").get<std::string>() != "mithril-bundle" || detail::json_i64(j.at("version")) != 1) {
       return bad("has an unknown format or version");
     }
     Manifest m;
@@ -60,7 +61,7 @@ Result<Manifest> parse_bundle_manifest(const std::string& text) {
       if (auto ok = validate_entry_path(path); !ok) return bad(ok.error().message);
       auto d = Digest::from_hex(f.at("blake3").get<std::string>());
       if (!d) return bad("has a bad digest for " + path);
-      if (!m.files.emplace(path, ManifestFile{f.at("size").get<std::uint64_t>(), *d}).second) {
+      if (!m.files.emplace(path, ManifestFile{detail::json_u64(f.at("size")), *d}).second) {
         return bad("lists " + path + " twice");
       }
     }

@@ -1,4 +1,5 @@
 #include "core/manifest.h"
+#include "util/json_util.h"
 
 #include <nlohmann/json.hpp>
 
@@ -77,7 +78,7 @@ Result<Entry> parse_manifest(std::string_view text) {
   const auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) return bad("not JSON");
   try {
-    if (j.at("version").get<int>() != 1) return bad("unsupported version");
+    if (detail::json_i64(j.at("version")) != 1) return bad("unsupported version");
     Entry e;
     auto key = from_hex(j.at("key").get<std::string>());
     if (!key) return bad("key is not hex");
@@ -87,7 +88,7 @@ Result<Entry> parse_manifest(std::string_view text) {
     e.key = parsed_key->digest();
     e.name_space = j.at("namespace").get<std::string>();
     e.device = j.at("device").get<std::string>();
-    e.created_ns = j.at("created_ns").get<std::int64_t>();
+    e.created_ns = detail::json_i64(j.at("created_ns"));
     for (const auto& f : j.at("files")) {
       FileRef ref;
       ref.name = f.at("name").get<std::string>();
@@ -95,7 +96,7 @@ Result<Entry> parse_manifest(std::string_view text) {
       auto d = Digest::from_hex(f.at("digest").get<std::string>());
       if (!d) return bad("file digest is not 64 hex characters");
       ref.digest = *d;
-      ref.size = f.at("size").get<std::uint64_t>();
+      ref.size = detail::json_u64(f.at("size"));
       e.files.push_back(std::move(ref));
     }
     return e;

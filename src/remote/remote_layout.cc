@@ -11,6 +11,7 @@
 #include <mithril/version.h>
 
 #include "remote/crypto.h"
+#include "util/json_util.h"
 
 namespace mithril::remote {
 namespace {
@@ -110,7 +111,7 @@ Result<EntryManifest> decode_manifest(std::string_view text, const std::string& 
   const auto j = nlohmann::json::parse(body, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return bad("is not JSON");
   try {
-    if (j.at("format").get<std::string>() != "mithril-entry" || j.at("version").get<int>() != 1) {
+    if (j.at("format").get<std::string>() != "mithril-entry" || detail::json_i64(j.at("version")) != 1) {
       return bad("has an unknown format or version");
     }
     EntryManifest m;
@@ -129,7 +130,7 @@ Result<EntryManifest> decode_manifest(std::string_view text, const std::string& 
       auto d = Digest::from_hex(f.at("blake3").get<std::string>());
       if (!d) return bad("has a bad digest for " + file.path);
       file.digest = *d;
-      file.size = f.at("size").get<std::uint64_t>();
+      file.size = detail::json_u64(f.at("size"));
       if (f.contains("zstd")) {
         auto frame = unbase64(f.at("zstd").get<std::string>());
         if (!frame) return bad("has a bad inline frame for " + file.path);

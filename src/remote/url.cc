@@ -77,7 +77,9 @@ Result<RemoteUrl> parse_remote_url(std::string_view text) {
   std::string_view authority = rest.substr(0, slash);
   MITHRIL_ASSIGN(url.path, percent_decode(slash == std::string_view::npos ? "" : rest.substr(slash)));
   std::string redacted_auth;
+  std::string_view after_auth = rest;  // host, port and path
   if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
+    after_auth = rest.substr(at + 1);
     const std::string_view userinfo = authority.substr(0, at);
     const auto c = userinfo.find(':');
     MITHRIL_ASSIGN(url.user, percent_decode(userinfo.substr(0, c)));
@@ -109,7 +111,7 @@ Result<RemoteUrl> parse_remote_url(std::string_view text) {
     else return bad("mode must be rw, ro or wo, not '" + it->second + "'");
   }
   // Redacted form: the URL as given, minus the password.
-  url.redacted = url.scheme + "://" + redacted_auth + std::string(rest.substr(redacted_auth.empty() ? 0 : rest.find('@') + 1));
+  url.redacted = url.scheme + "://" + redacted_auth + std::string(after_auth);
   if (qpos != std::string_view::npos) url.redacted += std::string(text.substr(colon + 3 + qpos));
   return url;
 }

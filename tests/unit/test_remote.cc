@@ -8,6 +8,7 @@
 #include <mithril/hooks.h>
 #include <mithril/remote.h>
 
+#include "core/manifest.h"
 #include "remote/remote_layout.h"
 #include "temp_dir.h"
 
@@ -77,6 +78,16 @@ TEST(RemoteUrl, ParsesAndRedactsPasswords) {
   EXPECT_EQ(s3->query.at("endpoint"), "http://127.0.0.1:9000");
 }
 
+// Found by fuzz_text_inputs: the password was printed when the user part
+// held an '@' of its own.
+TEST(RemoteUrl, PasswordNeverLeaksWithSeveralAtSigns) {
+  auto u = parse_remote_url("redis://a%40t@:s3cr3t@host:1/0");
+  ASSERT_TRUE(u) << u.error().to_string();
+  EXPECT_EQ(u->host, "host");
+  EXPECT_EQ(u->password, "s3cr3t");
+  EXPECT_EQ(u->redacted.find("s3cr3t"), std::string::npos) << u->redacted;
+}
+
 TEST(RemoteUrl, RejectsBadUrls) {
   for (const char* bad : {"bucket/x", "ftp://h/x", "s3:///nobucket", "redis://h:99999", "file://host/x",
                           "file:///", "redis://h?mode=rx", "redis://h/%zz"}) {
@@ -133,6 +144,21 @@ TEST(RemoteManifest, RefusesHostileManifests) {
   for (const char* junk : {"", "{}", "[]", "{\"format\":\"mithril-entry\",\"version\":2}", "\xff\xfe"}) {
     EXPECT_FALSE(remote::decode_manifest(junk, "cpu-AVX2", "", 1 << 20)) << junk;
   }
+}
+
+// Found by fuzz_remote_manifest / fuzz_entry_manifest: numbers that are not
+// integers (1e300) or negative were converted with undefined behaviour.
+TEST(RemoteManifest, NonIntegerNumbersAreErrorsNotUndefinedBehaviour) {
+  std::string text = remote::encode_manifest(sample_manifest(), "");
+  for (const char* bad : {"1e300", "-1", "1.5", "18446744073709551616"}) {
+    std::string t = text;
+    t.replace(t.find("\"size\":5"), 8, std::string("\"size\":") + bad);
+    EXPECT_FALSE(remote::decode_manifest(t, "cpu-AVX2", "", 1 << 20)) << bad;
+    std::string v = text;
+    v.replace(v.find("\"version\":1"), 11, std::string("\"version\":") + bad);
+    EXPECT_FALSE(remote::decode_manifest(v, "cpu-AVX2", "", 1 << 20)) << bad;
+  }
+  EXPECT_FALSE(detail::parse_manifest("{\"format\":\"mithril-manifest\",\"version\":1e300}"));
 }
 
 TEST(FileRemote, StoresListsAndRemoves) {

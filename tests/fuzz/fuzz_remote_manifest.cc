@@ -1,0 +1,28 @@
+// Remote entry manifests and tags: never crash; accepted manifests only
+// name safe paths within the budget, and signature checks hold.
+#include <mithril/entry.h>
+
+#include "fuzz_util.h"
+#include "remote/remote_layout.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const auto text = as_text(data, size);
+  constexpr std::uint64_t kBudget = 1 << 20;
+  auto m = mithril::remote::decode_manifest(text, "cpu-AVX2", "", kBudget);
+  if (m) {
+    std::uint64_t total = 0;
+    FUZZ_CHECK(mithril::validate_entry_path(m->entry.name).has_value());
+    for (const auto& f : m->entry.files) {
+      FUZZ_CHECK(mithril::validate_entry_path(f.path).has_value());
+      total += f.size;
+    }
+    FUZZ_CHECK(total <= kBudget);
+    // Signing what was accepted, then checking with the same key, accepts it.
+    auto signed_back = mithril::remote::decode_manifest(mithril::remote::encode_manifest(*m, "k"), "cpu-AVX2", "k",
+                                                        kBudget);
+    FUZZ_CHECK(signed_back.has_value());
+  }
+  (void)mithril::remote::decode_manifest(text, "cpu-AVX2", "key", kBudget);
+  (void)mithril::remote::decode_tag(text);
+  return 0;
+}
