@@ -3,10 +3,12 @@
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 20
 GENERATOR := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build demo demo-store test unit-test asan-test tsan-test system-test python-install python-test e2e-test bench clean
+.PHONY: all deps build demo demo-store test unit-test asan-test tsan-test system-test python-install python-test e2e-test fuzz-test bench clean
 
 all: build
 
@@ -50,10 +52,17 @@ python-test: python-install
 e2e-test: build python-install
 	MITHRIL_BIN=$(CURDIR)/$(BUILD)/cli/mithril python3 -m pytest -q tests/e2e
 
-test: unit-test asan-test tsan-test system-test python-test e2e-test
+# libFuzzer targets (clang-19, ASan+UBSan), FUZZ_SECONDS each, from the seed corpora.
+fuzz-test: deps
+	CC=clang-19 CXX=clang++-19 cmake -S . -B $(FUZZ_BUILD) $(GENERATOR) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DMITHRIL_FUZZ=ON -DMITHRIL_SANITIZE=address,undefined -DMITHRIL_BUILD_TESTS=OFF -DMITHRIL_BUILD_BENCH=OFF
+	cmake --build $(FUZZ_BUILD) -j $(JOBS)
+	python3 tests/fuzz/run_fuzzers.py $(FUZZ_BUILD) --seconds $(FUZZ_SECONDS)
+
+test: unit-test asan-test tsan-test system-test python-test e2e-test fuzz-test
 
 bench: build
 	$(BUILD)/bench/mithril_bench
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD)

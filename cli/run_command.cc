@@ -29,6 +29,18 @@ void forward_signal(int sig) {
 
 void warn(const std::string& msg) { std::fprintf(stderr, "mithril: warning: %s\n", msg.c_str()); }
 
+// Runs one cache step; when it meets a damaged index (damage SQLite only
+// sees when a query touches it), rebuilds the index from the objects once
+// (verify --repair) and retries the step.
+template <typename F>
+auto self_healing(Cache& cache, F&& step) -> decltype(step()) {
+  auto r = step();
+  if (r || r.error().code != ErrorCode::kCorruption) return r;
+  warn("the index is damaged (" + r.error().message + "); rebuilding it from the objects");
+  if (!cache.verify(true)) return r;
+  return step();
+}
+
 // Pull or push around a run: never fails the run, reports problems.
 std::optional<SyncReport> sync_remote(Cache& cache, const CacheConfig& config, const DeviceClass& partition, bool push,
                                       bool quiet) {
@@ -111,7 +123,7 @@ int run_with_hooks(const CacheConfig& config_in, const std::vector<std::string>&
     if (auto cache = Cache::open(config); !cache) {
       warn("cache unavailable: " + cache.error().to_string());
     } else {
-      if (auto checked = (*cache)->check_frameworks(partition); !checked) {
+      if (auto checked = self_healing(**cache, [&] { return (*cache)->check_frameworks(partition); }); !checked) {
         warn("integrity check failed: " + checked.error().to_string());
       } else if (checked->quarantined_entries > 0) {
         warn("quarantined " + std::to_string(checked->quarantined_entries) +
@@ -143,7 +155,7 @@ int run_with_hooks(const CacheConfig& config_in, const std::vector<std::string>&
     warn("cache unavailable after the run: " + cache.error().to_string());
     return rc;
   }
-  auto synced = (*cache)->sync_frameworks(partition, activity);
+  auto synced = self_healing(**cache, [&] { return (*cache)->sync_frameworks(partition, activity); });
   if (!synced) {
     warn("recording the run failed: " + synced.error().to_string());
     return rc;

@@ -20,7 +20,9 @@ inline Error sqlite_error(sqlite3* db, int rc, std::string_view what) {
   if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) code = ErrorCode::kBusy;
   if (primary == SQLITE_FULL) code = ErrorCode::kNoSpace;
   const char* msg = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
-  return Error{code, "index " + std::string(what) + ": " + msg, 0};
+  std::string text = "index " + std::string(what) + ": " + msg;
+  if (code == ErrorCode::kCorruption) text += " (run `mithril verify --repair` to rebuild the index from the objects)";
+  return Error{code, std::move(text), 0};
 }
 
 // A borrowed, reset-on-destruction use of a cached prepared statement.

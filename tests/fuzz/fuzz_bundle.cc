@@ -12,10 +12,7 @@
 namespace fs = std::filesystem;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  static const std::string dir = [] {
-    char tmpl[] = "/tmp/mithril-fuzz-bundle-XXXXXX";
-    return std::string(::mkdtemp(tmpl));
-  }();
+  static const std::string dir = fuzz_temp_dir("bundle");
   static std::unique_ptr<mithril::Cache> cache = [] {
     mithril::CacheConfig c;
     c.root = dir + "/root";

@@ -9,10 +9,7 @@
 #include "fuzz_util.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  static const std::string root = [] {
-    char tmpl[] = "/tmp/mithril-fuzz-config-XXXXXX";
-    return std::string(::mkdtemp(tmpl));
-  }();
+  static const std::string root = fuzz_temp_dir("config");
   std::ofstream(root + "/mithril.toml", std::ios::binary | std::ios::trunc)
       .write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
   auto no_env = [](const std::string&) -> std::optional<std::string> { return std::nullopt; };

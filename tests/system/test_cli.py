@@ -248,3 +248,20 @@ def test_root_is_private_to_the_user(mithril, tmp_path):
     assert mode(mithril.root / "objects" / d[:2]) == "0o700"
     assert mode(mithril.object_path(d)) == "0o600"
     assert all(mode(p) == "0o700" for p in (mithril.root / "fw").rglob("*") if p.is_dir())
+
+
+def test_run_rebuilds_an_index_damaged_in_a_way_open_cannot_see(mithril, tmp_path):
+    """A database whose header is valid but whose pages are not (found by
+    fuzz_index): `mithril run` meets the damage mid-step, rebuilds the index
+    from the objects once, and records the run; the job is not affected."""
+    import pathlib
+    import sys
+    damaged = pathlib.Path(__file__).resolve().parents[1] / "fuzz" / "corpus" / "fuzz_index" / "regress-malformed-page"
+    mithril.root.mkdir(parents=True)
+    (mithril.root / "index.db").write_bytes(damaged.read_bytes())
+    assert mithril.run("stats", check=False).returncode == 1  # the damage is real
+    code = ("import os; d = os.environ['TORCHINDUCTOR_CACHE_DIR']; "
+            "os.makedirs(d + '/fxgraph/ab/fx', exist_ok=True); open(d + '/fxgraph/ab/fx/entry', 'w').write('x')")
+    p = mithril.run("run", "--", sys.executable, "-c", code)
+    assert "rebuilding it from the objects" in p.stderr.decode()
+    assert mithril.stats()["framework_entries"] == 1
