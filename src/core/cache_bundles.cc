@@ -17,6 +17,7 @@
 #include "util/json_util.h"
 #include "cas/object_io.h"
 #include "core/cache_impl.h"
+#include "env/staged_files.h"
 
 namespace mithril {
 namespace {
@@ -213,10 +214,7 @@ Result<BundleReport> Cache::unpack_frameworks(const std::string& path) {
   Env& env = m_impl->env;
   // Pass 2: extract every member into a temp file beside its destination,
   // verifying its digest; publish (rename) only when all of them verified.
-  std::vector<std::pair<std::string, std::string>> staged;  // temp, final
-  const auto discard = [&]() {
-    for (const auto& [tmp, final_path] : staged) (void)env.unlink(tmp);
-  };
+  detail::StagedFiles staged(env);  // unlinked on every early return
   Error err;
   ArchivePtr a = open_reader(path, &err);
   if (!a) return std::unexpected(err);
@@ -230,7 +228,6 @@ Result<BundleReport> Cache::unpack_frameworks(const std::string& path) {
     const auto it = name.starts_with(kFilesPrefix) ? manifest.files.find(name.substr(kFilesPrefix.size()))
                                                    : manifest.files.end();
     if (it == manifest.files.end() || archive_entry_hardlink(e) != nullptr || archive_entry_symlink(e) != nullptr) {
-      discard();
       return fail(ErrorCode::kInvalidArgument, "refusing bundle: it changed while being read");
     }
     const std::string& rel = it->first;
@@ -241,18 +238,10 @@ Result<BundleReport> Cache::unpack_frameworks(const std::string& path) {
       ++report.skipped_existing;  // keep the local copy (it is checked before every run)
       continue;
     }
-    auto made = make_dirs(env, final_path.substr(0, final_path.find_last_of('/')));
-    if (!made) {
-      discard();
-      return std::unexpected(made.error());
-    }
+    MITHRIL_TRY(make_dirs(env, final_path.substr(0, final_path.find_last_of('/'))));
     const std::string tmp = final_path + ".mithril-unpack." + std::to_string(::getpid());
-    auto fd = env.open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (!fd) {
-      discard();
-      return std::unexpected(fd.error());
-    }
-    staged.emplace_back(tmp, final_path);
+    MITHRIL_ASSIGN(const int fd, env.open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600));
+    staged.add(tmp, final_path);
     Hasher hasher;
     std::uint64_t got = 0;
     Result<void> ok;
@@ -265,26 +254,18 @@ Result<BundleReport> Cache::unpack_frameworks(const std::string& path) {
       if (n == 0) break;
       hasher.update(std::string_view(buf.data(), static_cast<std::size_t>(n)));
       got += static_cast<std::uint64_t>(n);
-      ok = write_all(env, *fd, buf.data(), static_cast<std::size_t>(n));
+      ok = write_all(env, fd, buf.data(), static_cast<std::size_t>(n));
       if (!ok) break;
     }
-    (void)env.close(*fd);
+    (void)env.close(fd);
     if (ok && (got != want.size || hasher.finalize() != want.digest)) {
       ok = fail(ErrorCode::kCorruption, "refusing bundle: " + rel + " does not match its manifest digest");
     }
-    if (!ok) {
-      discard();
-      return std::unexpected(ok.error());
-    }
+    if (!ok) return std::unexpected(ok.error());
     ++report.files;
     report.bytes += got;
   }
-  for (const auto& [tmp, final_path] : staged) {
-    if (auto r = env.rename(tmp, final_path); !r) {
-      discard();
-      return std::unexpected(r.error());
-    }
-  }
+  MITHRIL_TRY(staged.publish());
   FrameworkActivity imported;
   imported.imported = true;  // a full rescan (changes unknown), not counted as compilations
   MITHRIL_TRY(sync_frameworks(partition, imported));

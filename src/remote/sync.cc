@@ -20,6 +20,7 @@
 #include <mithril/log.h>
 #include <mithril/remote.h>
 
+#include "env/staged_files.h"
 #include "remote/remote_layout.h"
 
 namespace mithril {
@@ -29,8 +30,8 @@ using Clock = std::chrono::steady_clock;
 
 class SyncRun {
  public:
-  SyncRun(std::string url, const SyncOptions& options, const char* verb)
-      : m_url(std::move(url)), m_options(options), m_verb(verb), m_start(Clock::now()) {}
+  SyncRun(std::string url, const SyncOptions& options, const char* verb, Env& env)
+      : m_url(std::move(url)), m_options(options), m_verb(verb), m_env(env), m_start(Clock::now()) {}
 
   // Runs `fn(store, i)` for every i < n on up to `parallelism` threads, each
   // with its own store. Stops handing out work once stopped().
@@ -52,7 +53,7 @@ class SyncRun {
     std::vector<std::thread> pool;
     std::vector<std::unique_ptr<RemoteStore>> stores;
     for (std::size_t t = 1; t < threads; ++t) {
-      auto s = open_remote(m_url, m_options.remote);
+      auto s = open_remote(m_url, m_options.remote, nullptr, m_env);
       if (!s) break;  // the first store opened with the same URL: cannot happen but for resources
       stores.push_back(std::move(*s));
     }
@@ -115,6 +116,7 @@ class SyncRun {
   std::string m_url;
   SyncOptions m_options;
   const char* m_verb;
+  Env& m_env;
   Clock::time_point m_start;
   std::atomic<bool> m_gave_up{false};
   std::atomic<std::size_t> m_done{0};
@@ -225,69 +227,54 @@ void pull_entry(SyncRun& run, Cache& cache, RemoteStore& store, const std::strin
   if (!manifest) return run.rejected(manifest.error().to_string());
   if (remote::entry_id(manifest->entry.name) != id) return run.rejected("remote manifest " + id + " names another entry");
   const std::string base = cache.config().root + "/fw/" + partition + "/";
-  std::vector<std::pair<std::string, std::string>> staged;  // temp, final
-  const auto discard = [&] {
-    for (const auto& [tmp, final_path] : staged) (void)env.unlink(tmp);
-  };
+  detail::StagedFiles staged(env);  // unlinked on every early return
   std::uint64_t wire = text->value().size(), logical = 0, objects = 0;
   static std::atomic<std::uint64_t> counter{0};
+  const auto local_failure = [&](const Error& e) {
+    std::lock_guard lock(run.mu);
+    ++run.report.skipped;
+    if (run.report.first_problem.empty()) run.report.first_problem = e.to_string();
+  };
   for (const auto& f : manifest->entry.files) {
     const std::string final_path = base + f.path;
-    if (auto st = env.stat(final_path); st && *st) continue;  // keep what is here (checked before every run)
+    auto st = env.stat(final_path);
+    if (!st) return local_failure(st.error());
+    if (*st) continue;  // keep what is here (checked before every run)
     Result<std::optional<std::string>> frame = std::optional<std::string>{};
     if (auto it = manifest->inline_frames.find(f.path); it != manifest->inline_frames.end()) {
       frame = std::optional<std::string>(std::move(it->second));
     } else {
       frame = store.get(remote::object_key(f.digest));
-      if (!frame) {
-        discard();
-        return run.failed(frame.error());
-      }
-      if (!*frame) {
-        discard();
-        return run.rejected("remote entry " + manifest->entry.name + " lacks the object of " + f.path);
-      }
+      if (!frame) return run.failed(frame.error());
+      if (!*frame) return run.rejected("remote entry " + manifest->entry.name + " lacks the object of " + f.path);
       wire += (*frame)->size();
     }
     auto data = decompress_exact(**frame, f.size);
     if (!data || blake3(*data) != f.digest) {
-      discard();
       return run.rejected("remote object for " + f.path + " does not match its digest; not written");
     }
     const std::string tmp = final_path + ".mithril-pull." + std::to_string(::getpid()) + "." +
                             std::to_string(counter.fetch_add(1));
-    Result<void> ok = make_dirs(env, final_path.substr(0, final_path.find_last_of('/')));
-    Result<int> fd = ok ? env.open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0600) : std::unexpected(ok.error());
-    if (fd) {
-      staged.emplace_back(tmp, final_path);
-      ok = write_all(env, *fd, data->data(), data->size());
-      (void)env.close(*fd);
+    if (auto made = make_dirs(env, final_path.substr(0, final_path.find_last_of('/'))); !made) {
+      return local_failure(made.error());
     }
-    if (!fd || !ok) {
-      discard();
-      std::lock_guard lock(run.mu);
-      ++run.report.skipped;
-      if (run.report.first_problem.empty()) run.report.first_problem = (fd ? ok.error() : fd.error()).to_string();
-      return;
-    }
+    auto fd = env.open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (!fd) return local_failure(fd.error());
+    staged.add(tmp, final_path);
+    auto ok = write_all(env, *fd, data->data(), data->size());
+    (void)env.close(*fd);
+    if (!ok) return local_failure(ok.error());
     logical += f.size;
     ++objects;
   }
-  std::sort(staged.begin(), staged.end(), [](const auto& a, const auto& b) { return publish_before(a.second, b.second); });
-  std::vector<std::string> finals;
-  for (const auto& [tmp, final_path] : staged) {
-    if (!env.rename(tmp, final_path)) {
-      discard();
-      return;
-    }
-    finals.push_back(final_path);
-  }
+  auto finals = staged.publish(publish_before);
+  if (!finals) return local_failure(finals.error());
   std::lock_guard lock(run.mu);
   ++run.report.entries_transferred;
   run.report.objects_transferred += objects;
   run.report.wire_bytes += wire;
   run.report.logical_bytes += logical;
-  published->insert(published->end(), finals.begin(), finals.end());
+  published->insert(published->end(), finals->begin(), finals->end());
 }
 
 std::set<std::string> local_ids(const std::vector<FrameworkEntryFiles>& entries) {
@@ -345,12 +332,12 @@ SyncOptions sync_options_from(const CacheConfig& config, bool bounded) {
 
 Result<SyncReport> push_frameworks(Cache& cache, const DeviceClass& partition_class, std::string_view url,
                                    const SyncOptions& options) {
-  MITHRIL_ASSIGN(auto store, open_remote(url, options.remote));
+  MITHRIL_ASSIGN(auto store, open_remote(url, options.remote, nullptr, cache.env()));
   if (store->url().mode == RemoteMode::kReadOnly) {
     return fail(ErrorCode::kInvalidArgument, "cannot push to " + store->url().redacted + ": it is read-only (mode=ro)");
   }
   const std::string partition = partition_class.to_string();
-  SyncRun run(std::string(url), options, "push");
+  SyncRun run(std::string(url), options, "push", cache.env());
   MITHRIL_ASSIGN(const auto entries, cache.framework_entries(partition_class));
   run.report.entries_local = entries.size();
   std::set<std::string> present;
@@ -376,7 +363,7 @@ Result<SyncReport> push_frameworks(Cache& cache, const DeviceClass& partition_cl
     push_entry(run, state, cache, s, partition, *todo[i], options);
   });
   if (!options.tag.empty() && !run.stopped()) {
-    auto tagged = open_remote(url, options.remote);
+    auto tagged = open_remote(url, options.remote, nullptr, cache.env());
     if (tagged) {
       if (auto r = (*tagged)->put(remote::tag_key(partition, options.tag), remote::encode_tag(all_ids)); !r) {
         run.failed(r.error());
@@ -393,12 +380,12 @@ Result<SyncReport> push_frameworks(Cache& cache, const DeviceClass& partition_cl
 
 Result<SyncReport> pull_frameworks(Cache& cache, const DeviceClass& partition_class, std::string_view url,
                                    const SyncOptions& options) {
-  MITHRIL_ASSIGN(auto store, open_remote(url, options.remote));
+  MITHRIL_ASSIGN(auto store, open_remote(url, options.remote, nullptr, cache.env()));
   if (store->url().mode == RemoteMode::kWriteOnly) {
     return fail(ErrorCode::kInvalidArgument, "cannot pull from " + store->url().redacted + ": it is write-only (mode=wo)");
   }
   const std::string partition = partition_class.to_string();
-  SyncRun run(std::string(url), options, "pull");
+  SyncRun run(std::string(url), options, "pull", cache.env());
   MITHRIL_ASSIGN(const auto entries, cache.framework_entries(partition_class));
   run.report.entries_local = entries.size();
   auto ids = remote_ids(*store, partition, options.tag);

@@ -25,11 +25,22 @@ class FaultEnv final : public Env {
     std::lock_guard lock(m_mu);
     m_rules.push_back(Rule{op, err, nth, sticky});
   }
+  // Fails the `nth` next call of any operation (open, write, read, fsync,
+  // close, rename, unlink, mkdir, stat, list_dir, lock) with `err`: walking
+  // nth over 1..calls() reaches every call site an operation passes.
+  void fail_call(int nth, int err) {
+    std::lock_guard lock(m_mu);
+    m_fail_at = m_calls + nth;
+    m_fail_errno = err;
+  }
+  // Calls counted so far (every operation, failed or not).
+  int calls() const { return m_calls; }
   void short_writes(std::size_t max_write) { m_max_write = max_write; }
   void reset() {
     std::lock_guard lock(m_mu);
     m_rules.clear();
     m_max_write = 0;
+    m_fail_at = 0;
   }
   int injected() const { return m_injected; }
 
@@ -97,6 +108,10 @@ class FaultEnv final : public Env {
   };
   Result<void> check(Op op, const std::string& what) {
     std::lock_guard lock(m_mu);
+    if (++m_calls == m_fail_at) {
+      ++m_injected;
+      return std::unexpected(error_from_errno(m_fail_errno, "injected fault: " + what));
+    }
     for (auto it = m_rules.begin(); it != m_rules.end(); ++it) {
       if (it->op != op) continue;
       if (it->countdown > 1) {
@@ -116,6 +131,9 @@ class FaultEnv final : public Env {
   std::size_t m_max_write = 0;
   std::int64_t m_clock_offset_ns = 0;
   int m_injected = 0;
+  int m_calls = 0;
+  int m_fail_at = 0;
+  int m_fail_errno = 0;
 };
 
 }  // namespace mithril::testing

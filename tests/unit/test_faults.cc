@@ -1,0 +1,195 @@
+// Fault injection at every call site: each operation below is run once per
+// OS call it makes, with that call failing (ENOSPC and EIO in turn). Each
+// time, the operation must return (a value or an error, never a crash), and
+// a clean reopen must find nothing lost, nothing corrupt, nothing partial.
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+
+#include <mithril/cache.h>
+#include <mithril/remote.h>
+
+#include "fault_env.h"
+#include "temp_dir.h"
+
+namespace mithril {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::FaultEnv;
+using testing::TempDir;
+
+const DeviceClass kPart = DeviceClass::cpu(CpuIsa::kAvx2);
+
+CacheKey key_of(int i) {
+  return CacheKey("graph-" + std::to_string(i), {InputSpec{{8, -1}, DType::kFloat32}}, kPart, "salt");
+}
+
+std::string fw_dir(const std::string& root) { return root + "/fw/" + kPart.to_string() + "/inductor"; }
+
+void write_file(const std::string& path, const std::string& data) {
+  fs::create_directories(fs::path(path).parent_path());
+  testing::write_text(path, data);
+}
+
+std::unique_ptr<Cache> open_at(const std::string& root, Env& env = Env::posix()) {
+  CacheConfig c;
+  c.root = root;
+  c.max_size = 1 << 30;
+  auto cache = Cache::open(c, env);
+  return cache ? std::move(*cache) : nullptr;
+}
+
+// What every scenario starts from: blobs, keyed entries and framework
+// entries in <dir>/root, a bundle and a file:// remote beside it.
+struct Baseline {
+  std::vector<std::string> blobs;
+  std::vector<std::pair<CacheKey, std::vector<EntryFile>>> entries;
+};
+
+Baseline make_template(const std::string& dir) {
+  Baseline b;
+  auto cache = open_at(dir + "/root");
+  for (int i = 0; i < 3; ++i) {
+    b.blobs.push_back("blob " + std::to_string(i) + std::string(1000 * (i + 1), 'b'));
+    EXPECT_TRUE(cache->put_blob(b.blobs.back()));
+  }
+  for (int i = 0; i < 2; ++i) {
+    std::vector<EntryFile> files{{"kernel.so", std::string(3000, static_cast<char>('k' + i))}, {"wrapper.py", "w"}};
+    EXPECT_TRUE(cache->put_entry(key_of(i), files));
+    b.entries.emplace_back(key_of(i), files);
+  }
+  write_file(fw_dir(dir + "/root") + "/fxgraph/ab/fone/entry", std::string(5000, '1'));
+  write_file(fw_dir(dir + "/root") + "/aotautograd/aq/entry", "aot");
+  EXPECT_TRUE(cache->sync_frameworks(kPart));
+  // A bundle and a remote holding an entry the root lacks.
+  auto other = open_at(dir + "/other");
+  write_file(fw_dir(dir + "/other") + "/fxgraph/cd/ftwo/entry", std::string(200000, '2'));
+  write_file(fw_dir(dir + "/other") + "/fxgraph/ef/fthree/entry", "small");
+  EXPECT_TRUE(other->sync_frameworks(kPart));
+  EXPECT_TRUE(other->pack_frameworks(kPart, dir + "/bundle.tar.zst"));
+  EXPECT_TRUE(push_frameworks(*other, kPart, "file://" + dir + "/remote"));
+  return b;
+}
+
+// The invariants after a faulted operation, checked through a clean Env.
+void check_invariants(const std::string& dir, const Baseline& b, bool may_delete, const std::string& label) {
+  auto cache = open_at(dir + "/root");
+  ASSERT_NE(cache, nullptr) << label;
+  auto v = cache->verify(false);
+  ASSERT_TRUE(v) << label << ": " << v.error().to_string();
+  EXPECT_EQ(v->corrupt, 0u) << label;
+  EXPECT_EQ(v->missing, 0u) << label;
+  auto checked = cache->check_frameworks(kPart);
+  ASSERT_TRUE(checked) << label;
+  EXPECT_EQ(checked->quarantined_entries, 0u) << label << ": a framework file was left torn";
+  // No staged file may be left where a framework would look.
+  for (const auto& e : fs::recursive_directory_iterator(dir + "/root/fw")) {
+    const std::string name = e.path().filename().string();
+    EXPECT_EQ(name.find(".mithril-"), std::string::npos) << label << ": debris " << e.path();
+  }
+  if (may_delete) return;
+  for (const auto& blob : b.blobs) {
+    auto got = cache->get_blob(blake3(blob));
+    ASSERT_TRUE(got) << label;
+    EXPECT_EQ(*got, std::optional<std::string>(blob)) << label << ": a stored blob was lost";
+  }
+  for (const auto& [key, files] : b.entries) {
+    auto e = cache->get_entry(key);
+    ASSERT_TRUE(e && *e) << label << ": a stored entry was lost";
+    for (const auto& f : files) {
+      auto data = cache->read_entry_file(**e, f.name);
+      ASSERT_TRUE(data && *data) << label;
+      EXPECT_EQ(**data, f.data) << label;
+    }
+  }
+  EXPECT_EQ(testing::read_text(fw_dir(dir + "/root") + "/fxgraph/ab/fone/entry"), std::string(5000, '1')) << label;
+}
+
+struct Scenario {
+  const char* name;
+  bool may_delete;  // gc and clear remove entries by design
+  std::function<void(Cache&, const std::string& dir)> run;
+};
+
+SyncOptions serial() {
+  SyncOptions o;
+  o.parallelism = 1;  // deterministic call order
+  return o;
+}
+
+const std::vector<Scenario>& scenarios() {
+  static const std::vector<Scenario> all = {
+      {"put_blob", false, [](Cache& c, const std::string&) { (void)c.put_blob(std::string(70000, 'n')); }},
+      {"put_entry", false,
+       [](Cache& c, const std::string&) {
+         (void)c.put_entry(key_of(7), {{"a.so", std::string(9000, 'a')}, {"b.py", "b"}});
+       }},
+      {"replace_entry", false,
+       [](Cache& c, const std::string&) { (void)c.put_entry(key_of(0), {{"kernel.so", std::string(3000, 'k')}, {"wrapper.py", "w"}}); }},
+      {"get_entry", false,
+       [](Cache& c, const std::string&) {
+         if (auto e = c.get_entry(key_of(1)); e && *e) (void)c.read_entry_file(**e, "kernel.so");
+         (void)c.flush();
+       }},
+      {"gc", true, [](Cache& c, const std::string&) { (void)c.gc(4000); }},
+      {"verify_repair", false, [](Cache& c, const std::string&) { (void)c.verify(true); }},
+      {"sync_frameworks", false,
+       [](Cache& c, const std::string& dir) {
+         write_file(fw_dir(dir + "/root") + "/fxgraph/gh/fnew/entry", "new");
+         (void)c.sync_frameworks(kPart);
+       }},
+      {"pack", false, [](Cache& c, const std::string& dir) { (void)c.pack_frameworks(kPart, dir + "/out.tar.zst"); }},
+      {"unpack", false, [](Cache& c, const std::string& dir) { (void)c.unpack_frameworks(dir + "/bundle.tar.zst"); }},
+      {"pull", false, [](Cache& c, const std::string& dir) { (void)pull_frameworks(c, kPart, "file://" + dir + "/remote", serial()); }},
+      {"push", false, [](Cache& c, const std::string& dir) { (void)push_frameworks(c, kPart, "file://" + dir + "/pushed", serial()); }},
+  };
+  return all;
+}
+
+class EveryCallSite : public ::testing::TestWithParam<std::size_t> {};
+
+TEST_P(EveryCallSite, FailingAnyOsCallLosesNothing) {
+  const Scenario& s = scenarios()[GetParam()];
+  TempDir tmpl;
+  const Baseline base = make_template(tmpl.path());
+  // Count the calls the operation makes when nothing fails.
+  int calls = 0;
+  {
+    TempDir work;
+    fs::copy(tmpl.path(), work.path(), fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+    FaultEnv env;
+    auto cache = open_at(work.path() + "/root", env);
+    ASSERT_NE(cache, nullptr);
+    const int before = env.calls();
+    s.run(*cache, work.path());
+    calls = env.calls() - before;
+  }
+  ASSERT_GT(calls, 0) << s.name;
+  int injected = 0;
+  for (int i = 1; i <= calls; ++i) {
+    TempDir work;
+    fs::copy(tmpl.path(), work.path(), fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+    {
+      FaultEnv env;
+      auto cache = open_at(work.path() + "/root", env);
+      ASSERT_NE(cache, nullptr);
+      env.fail_call(i, i % 2 == 0 ? EIO : ENOSPC);
+      s.run(*cache, work.path());
+      injected += env.injected();
+    }
+    check_invariants(work.path(), base, s.may_delete, std::string(s.name) + " with call " + std::to_string(i) + " failing");
+    if (::testing::Test::HasFatalFailure()) return;
+  }
+  std::printf("[ faults   ] %-16s %3d call sites, %3d faults injected\n", s.name, calls, injected);
+  EXPECT_EQ(injected, calls);
+}
+
+INSTANTIATE_TEST_SUITE_P(Operations, EveryCallSite, ::testing::Range<std::size_t>(0, 11),
+                         [](const auto& p) { return std::string(scenarios()[p.param].name); });
+
+}  // namespace
+}  // namespace mithril
