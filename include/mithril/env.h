@@ -79,6 +79,11 @@ Result<void> write_all(Env& env, int fd, const void* data, std::size_t size);
 Result<std::optional<std::string>> read_file(Env& env, const std::string& path);
 // Creates `path` and all missing parents (mode 0700 for new directories by default).
 Result<void> make_dirs(Env& env, const std::string& path, unsigned mode = 0700);
+// Like make_dirs, and fsyncs the parent of every directory it creates, so the
+// new directories survive a power cut (for fsync mode).
+Result<void> make_dirs_durable(Env& env, const std::string& path, unsigned mode = 0700);
+// fsyncs the directory `dir` (its entries become durable).
+Result<void> fsync_dir(Env& env, const std::string& dir);
 // Writes `data` to `path` atomically: a temp file in the same directory, then
 // rename. With `sync`, fsyncs the file before the rename.
 Result<void> write_file_atomic(Env& env, const std::string& path, const std::string& data,

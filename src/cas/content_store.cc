@@ -53,13 +53,6 @@ class FdGuard {
   int m_fd;
 };
 
-Result<void> fsync_dir(Env& env, const std::string& dir) {
-  MITHRIL_ASSIGN(const int fd, env.open(dir, O_RDONLY | O_DIRECTORY, 0));
-  FdGuard guard(env, fd);
-  MITHRIL_TRY(env.fsync(fd));
-  return guard.close();
-}
-
 }  // namespace
 
 // ---- StagedObject ---------------------------------------------------------
@@ -92,7 +85,7 @@ Result<std::unique_ptr<ContentStore>> ContentStore::open(std::string dir, StoreO
     return fail(ErrorCode::kInvalidArgument, "compression level must be 1..19");
   }
   while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
-  MITHRIL_TRY(make_dirs(env, dir + "/tmp"));
+  MITHRIL_TRY(options.fsync ? make_dirs_durable(env, dir + "/tmp") : make_dirs(env, dir + "/tmp"));
   return std::unique_ptr<ContentStore>(new ContentStore(std::move(dir), options, env));
 }
 
@@ -163,7 +156,8 @@ Result<ObjectInfo> ContentStore::publish(StagedObject&& staged) {
   auto renamed = m_env->rename(obj.m_temp_path, final_path);
   if (!renamed && renamed.error().sys_errno == ENOENT) {
     // Shard directories are created on first use.
-    MITHRIL_TRY(make_dirs(*m_env, final_path.substr(0, final_path.find_last_of('/'))));
+    const std::string shard = final_path.substr(0, final_path.find_last_of('/'));
+    MITHRIL_TRY(m_options.fsync ? make_dirs_durable(*m_env, shard) : make_dirs(*m_env, shard));
     renamed = m_env->rename(obj.m_temp_path, final_path);
   }
   MITHRIL_TRY(renamed);

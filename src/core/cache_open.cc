@@ -25,7 +25,7 @@ Result<void> move_aside(Env& env, const std::string& path) {
 
 Result<void> Cache::Impl::open_locked() {
   if (config.root.empty()) return fail(ErrorCode::kInvalidArgument, "cache root is empty");
-  MITHRIL_TRY(make_dirs(env, config.root));
+  MITHRIL_TRY(config.fsync ? make_dirs_durable(env, config.root) : make_dirs(env, config.root));
   StoreOptions so;
   so.fsync = config.fsync;
   so.compress = config.compression;

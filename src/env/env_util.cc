@@ -51,6 +51,28 @@ Result<void> make_dirs(Env& env, const std::string& path, unsigned mode) {
   return env.mkdir(path, mode);
 }
 
+Result<void> fsync_dir(Env& env, const std::string& dir) {
+  MITHRIL_ASSIGN(const int fd, env.open(dir, O_RDONLY | O_DIRECTORY, 0));
+  auto synced = env.fsync(fd);
+  auto closed = env.close(fd);
+  MITHRIL_TRY(synced);
+  return closed;
+}
+
+Result<void> make_dirs_durable(Env& env, const std::string& path, unsigned mode) {
+  if (path.empty()) return {};
+  MITHRIL_ASSIGN(const auto st, env.stat(path));
+  if (st) {
+    if (st->is_dir()) return {};
+    return fail(ErrorCode::kIoError, "not a directory: " + path);
+  }
+  const auto slash = path.find_last_of('/');
+  const std::string parent = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  if (slash != std::string::npos && slash > 0) MITHRIL_TRY(make_dirs_durable(env, parent, mode));
+  if (auto made = env.mkdir(path, mode); !made && made.error().sys_errno != EEXIST) return made;
+  return fsync_dir(env, parent);
+}
+
 Result<void> write_file_atomic(Env& env, const std::string& path, const std::string& data,
                                bool sync) {
   static std::atomic<unsigned> counter{0};

@@ -96,7 +96,13 @@ class FaultEnv final : public Env {
     MITHRIL_TRY(check(Op::kOpen, p));
     return m_real.try_lock_file(p);
   }
-  std::int64_t now_ns() override { return m_real.now_ns() + m_clock_offset_ns; }
+  std::int64_t now_ns() override {
+    return (m_frozen_ns != 0 ? m_frozen_ns : m_real.now_ns()) + m_clock_offset_ns;
+  }
+  // Stops the clock at `at_ns` (time-based batching then never fires
+  // mid-operation, and timestamps written into manifests are the same every
+  // run, so an operation makes the same calls every time).
+  void freeze_clock(std::int64_t at_ns = 1'800'000'000'000'000'000) { m_frozen_ns = at_ns; }
   void advance_clock(std::int64_t ns) { m_clock_offset_ns += ns; }
 
  private:
@@ -130,6 +136,7 @@ class FaultEnv final : public Env {
   std::vector<Rule> m_rules;
   std::size_t m_max_write = 0;
   std::int64_t m_clock_offset_ns = 0;
+  std::int64_t m_frozen_ns = 0;
   int m_injected = 0;
   int m_calls = 0;
   int m_fail_at = 0;

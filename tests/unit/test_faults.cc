@@ -162,6 +162,7 @@ TEST_P(EveryCallSite, FailingAnyOsCallLosesNothing) {
     TempDir work;
     fs::copy(tmpl.path(), work.path(), fs::copy_options::recursive | fs::copy_options::overwrite_existing);
     FaultEnv env;
+    env.freeze_clock();
     auto cache = open_at(work.path() + "/root", env);
     ASSERT_NE(cache, nullptr);
     const int before = env.calls();
@@ -175,6 +176,7 @@ TEST_P(EveryCallSite, FailingAnyOsCallLosesNothing) {
     fs::copy(tmpl.path(), work.path(), fs::copy_options::recursive | fs::copy_options::overwrite_existing);
     {
       FaultEnv env;
+      env.freeze_clock();
       auto cache = open_at(work.path() + "/root", env);
       ASSERT_NE(cache, nullptr);
       env.fail_call(i, i % 2 == 0 ? EIO : ENOSPC);
