@@ -5,10 +5,12 @@ ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 20
+# The suites leave their figures here for `make hardening-report`.
+export MITHRIL_REPORT_DIR := $(CURDIR)/$(BUILD)/hardening
 GENERATOR := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build demo demo-store test unit-test asan-test tsan-test system-test python-install python-test e2e-test fuzz-test bench clean
+.PHONY: all deps build demo demo-store test unit-test asan-test tsan-test system-test python-install python-test e2e-test fuzz-test report-reset hardening-report bench clean
 
 all: build
 
@@ -59,7 +61,13 @@ fuzz-test: deps
 	cmake --build $(FUZZ_BUILD) -j $(JOBS)
 	python3 tests/fuzz/run_fuzzers.py $(FUZZ_BUILD) --seconds $(FUZZ_SECONDS)
 
-test: unit-test asan-test tsan-test system-test python-test e2e-test fuzz-test
+report-reset:
+	rm -rf $(MITHRIL_REPORT_DIR)
+
+hardening-report:
+	python3 tests/hardening_report.py $(MITHRIL_REPORT_DIR)
+
+test: report-reset unit-test asan-test tsan-test system-test python-test e2e-test fuzz-test hardening-report
 
 bench: build
 	$(BUILD)/bench/mithril_bench

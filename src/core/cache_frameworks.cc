@@ -22,17 +22,30 @@ struct Found {
   std::int64_t mtime_ns = 0;
 };
 
-// Walks `dir` (absolute), collecting regular files with paths relative to `root`.
-Result<void> walk(Env& env, const std::string& root, const std::string& dir, std::vector<Found>* out) {
+// A temp file of an unpack or pull that a SIGKILL left behind: never part
+// of an entry.
+bool is_staging_debris(const std::string& name) {
+  return name.find(".mithril-pull.") != std::string::npos || name.find(".mithril-unpack.") != std::string::npos;
+}
+
+// Walks `dir` (absolute), collecting regular files with paths relative to
+// `root`. Staging debris is skipped, and deleted when its mtime is before
+// `stale_before_ns` (0: never).
+Result<void> walk(Env& env, const std::string& root, const std::string& dir, std::vector<Found>* out,
+                  std::int64_t stale_before_ns = 0) {
   MITHRIL_ASSIGN(const auto children, env.list_dir(dir));
   for (const auto& c : children) {
     const std::string path = dir + "/" + c.name;
     if (c.is_dir) {
-      MITHRIL_TRY(walk(env, root, path, out));
+      MITHRIL_TRY(walk(env, root, path, out, stale_before_ns));
       continue;
     }
     MITHRIL_ASSIGN(const auto st, env.stat(path));
     if (!st || !st->is_regular()) continue;
+    if (is_staging_debris(c.name)) {
+      if (st->mtime_ns < stale_before_ns) (void)env.unlink(path);
+      continue;
+    }
     out->push_back(Found{path.substr(root.size() + 1), st->size, st->mtime_ns});
   }
   return {};
@@ -186,7 +199,7 @@ Result<void> sync_all_txn(Cache::Impl& impl, const DeviceClass& partition, const
   std::set<std::string> seen;
   for (const auto& dir : dirs) {
     std::vector<Found> found;
-    MITHRIL_TRY(walk(impl.env, impl.config.root, dir.path, &found));
+    MITHRIL_TRY(walk(impl.env, impl.config.root, dir.path, &found, now - impl.config.temp_max_age_s * 1'000'000'000));
     const std::size_t cut = dir.path.size() - impl.config.root.size();
     std::map<std::string, std::pair<std::string, std::vector<Found>>> groups;  // entry -> kind, files
     for (const auto& f : found) {

@@ -6,6 +6,8 @@ crashing input is kept under the work directory and named in the output.
     python3 tests/fuzz/run_fuzzers.py BUILD_DIR [--seconds 20]
 """
 import argparse
+import json
+import os
 import pathlib
 import re
 import shutil
@@ -47,6 +49,12 @@ def main():
         print("| " + " | ".join(str(x) for x in r) + " |")
     print(f"| total ({args.seconds} s each) | {sum(r[1] for r in rows)} | {sum(r[2] for r in rows)} | "
           f"{sum(r[3] for r in rows)} | {len(failed)} |")
+    report_dir = os.environ.get("MITHRIL_REPORT_DIR")
+    if report_dir:
+        pathlib.Path(report_dir).mkdir(parents=True, exist_ok=True)
+        (pathlib.Path(report_dir) / "fuzz.json").write_text(json.dumps(
+            {"seconds": args.seconds, "targets": [dict(zip(["target", "seeds", "executions", "corpus", "crashes"], r))
+                                                  for r in rows]}))
     if failed:
         print(f"crashing inputs kept in {work}", file=sys.stderr)
         return 1

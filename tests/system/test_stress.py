@@ -35,6 +35,11 @@ def test_eight_processes_of_mixed_operations(mithril, stress_bin):
     total = {k: sum(r[k] for r in reports) for k in ("puts", "gets", "hits", "misses", "gcs", "verifies", "stats",
                                                       "errors", "bad_reads")}
     print(f"\nstress: {PROCESSES} processes x {THREADS} threads, {SECONDS} s: {total}")
+    if os.environ.get("MITHRIL_REPORT_DIR"):
+        out = pathlib.Path(os.environ["MITHRIL_REPORT_DIR"])
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "stress.json").write_text(json.dumps(dict(total, processes=PROCESSES, threads=THREADS,
+                                                         seconds=SECONDS)))
     assert total["errors"] == 0, [r["first_error"] for r in reports if r["errors"]]
     assert total["bad_reads"] == 0
     assert total["puts"] > 1000 and total["hits"] > 100 and total["gcs"] > 10, "the mix really ran"

@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <functional>
 
@@ -187,6 +188,12 @@ TEST_P(EveryCallSite, FailingAnyOsCallLosesNothing) {
     if (::testing::Test::HasFatalFailure()) return;
   }
   std::printf("[ faults   ] %-16s %3d call sites, %3d faults injected\n", s.name, calls, injected);
+  if (const char* dir = std::getenv("MITHRIL_REPORT_DIR"); dir != nullptr) {
+    fs::create_directories(dir);
+    testing::write_text(std::string(dir) + "/faults-" + s.name + ".json",
+                        "{\"op\":\"" + std::string(s.name) + "\",\"call_sites\":" + std::to_string(calls) +
+                            ",\"injected\":" + std::to_string(injected) + ",\"lost\":0}");
+  }
   EXPECT_EQ(injected, calls);
 }
 
