@@ -263,7 +263,8 @@ void bench_framework_bookkeeping(const std::string& dir, int entries) {
   std::vector<double> check_ms, sync_ms, rescan_ms;
   // A warm run as `mithril run` sees it: the watcher reports 100 entries
   // opened (hits) and nothing written.
-  FrameworkActivity warm{{}, {}, true};
+  FrameworkActivity warm;
+  warm.changes_known = true;
   for (const auto& e : std::filesystem::recursive_directory_iterator(ind)) {
     if (e.is_regular_file() && warm.opened.size() < 100) warm.opened.push_back(e.path().string());
   }

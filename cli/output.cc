@@ -19,6 +19,20 @@ std::string percent(double part, double whole) {
   return buf;
 }
 
+// "12.3 s", "4 min 05 s", "2 h 10 min" from milliseconds.
+std::string seconds(std::int64_t ms) {
+  char buf[48];
+  const double s = static_cast<double>(ms) / 1000.0;
+  if (s < 60) {
+    std::snprintf(buf, sizeof buf, "%.1f s", s);
+  } else if (s < 3600) {
+    std::snprintf(buf, sizeof buf, "%d min %02d s", static_cast<int>(s / 60), static_cast<int>(s) % 60);
+  } else {
+    std::snprintf(buf, sizeof buf, "%d h %02d min", static_cast<int>(s / 3600), static_cast<int>(s / 60) % 60);
+  }
+  return buf;
+}
+
 std::string iso_time(std::int64_t ns) {
   const std::time_t t = static_cast<std::time_t>(ns / 1'000'000'000);
   std::tm tm{};
@@ -53,7 +67,8 @@ nlohmann::json stats_json(const Stats& s) {
       {"frameworks", [&] {
          nlohmann::json kinds = nlohmann::json::object();
          for (const auto& k : s.framework_kinds) {
-           kinds[k.kind] = {{"entries", k.entries}, {"bytes", k.bytes}, {"hits", k.hits}};
+           kinds[k.kind] = {{"entries", k.entries}, {"bytes", k.bytes}, {"hits", k.hits},
+                            {"compile_ms_saved", k.compile_ms_saved}};
          }
          return kinds;
        }()},
@@ -88,6 +103,8 @@ std::string stats_prometheus(const Stats& s) {
       "Remote operations that failed.", "Remote operations that timed out.",
       "Remote entries refused (digest, size, path or signature wrong).", "Wire bytes received from remotes.",
       "Wire bytes sent to remotes.",
+      "Estimated compile time saved by framework cache hits, in ms.",
+      "Estimated compile time spent producing new framework entries, in ms.",
   };
   for (int i = 0; i < kCounterCount; ++i) {
     std::string name = std::string("mithril_") + counter_name(static_cast<Counter>(i));
@@ -130,8 +147,12 @@ std::string stats_table(const Stats& s) {
                                       std::to_string(s.get(Counter::kFrameworkNewEntries)) + " compiled");
   for (const auto& k : s.framework_kinds) {
     out += row("  " + k.kind, std::to_string(k.entries) + " entries, " + format_size(k.bytes) + ", " +
-                                  std::to_string(k.hits) + " hits");
+                                  std::to_string(k.hits) + " hits, saved " + seconds(k.compile_ms_saved));
   }
+  char saved[128];
+  std::snprintf(saved, sizeof saved, "~%s (spent compiling: ~%s)", seconds(s.get(Counter::kCompileMsSaved)).c_str(),
+                seconds(s.get(Counter::kCompileMsSpent)).c_str());
+  out += row("Compile time saved", saved);
   out += row("Remote", std::to_string(s.get(Counter::kRemotePulled)) + " pulled, " +
                            std::to_string(s.get(Counter::kRemotePushed)) + " pushed, " +
                            std::to_string(s.get(Counter::kRemoteErrors)) + " errors, " +

@@ -148,6 +148,8 @@ int run_with_hooks(const CacheConfig& config_in, const std::vector<std::string>&
     activity.opened.assign(seen.opened.begin(), seen.opened.end());
     activity.changed.assign(seen.changed.begin(), seen.changed.end());
     activity.changes_known = seen.complete;
+    activity.first_event_ns = seen.first_event_ns;
+    activity.written_at_ns.insert(seen.written_at_ns.begin(), seen.written_at_ns.end());
   }
   if (!managed) return rc;
   auto cache = Cache::open(config);
@@ -171,9 +173,13 @@ int run_with_hooks(const CacheConfig& config_in, const std::vector<std::string>&
         remote = ", " + std::to_string(pulled ? pulled->entries_transferred : 0) + " pulled, " +
                  std::to_string(pushed ? pushed->entries_transferred : 0) + " pushed";
       }
-      std::fprintf(stderr, "mithril: %llu hits, %llu new entries (compiled)%s; cache %s / %s\n",
+      char saved[64] = "";
+      if (synced->compile_ns_saved > 0) {
+        std::snprintf(saved, sizeof saved, ", saved ~%.1f s", static_cast<double>(synced->compile_ns_saved) / 1e9);
+      }
+      std::fprintf(stderr, "mithril: %llu hits, %llu new entries (compiled)%s%s; cache %s / %s\n",
                    static_cast<unsigned long long>(synced->accessed_entries),
-                   static_cast<unsigned long long>(synced->new_entries), remote.c_str(),
+                   static_cast<unsigned long long>(synced->new_entries), saved, remote.c_str(),
                    format_size(s->stored_bytes + s->framework_bytes).c_str(), format_size(s->max_size).c_str());
     }
   }

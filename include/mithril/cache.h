@@ -24,6 +24,7 @@
 // the index's write lock, under which objects are published and unlinked.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -70,6 +71,8 @@ struct FrameworkReport {
   std::uint64_t quarantined_entries = 0;  // altered, truncated or incomplete
   std::uint64_t quarantined_files = 0;
   std::uint64_t skipped_busy = 0;         // a framework process held the entry's lock
+  std::int64_t compile_ns_new = 0;        // estimated compile time of the new entries
+  std::int64_t compile_ns_saved = 0;      // recorded compile time of the entries reused (hits)
 };
 
 // What pack_frameworks / unpack_frameworks did.
@@ -90,6 +93,7 @@ struct FrameworkEntryFiles {
   std::string name;  // relative to <root>/fw/<partition>/, e.g. "inductor/fxgraph/l2/fxyz..."
   std::string kind;  // e.g. "inductor-fxgraph"
   std::vector<File> files;
+  std::int64_t compile_ns = 0;  // estimated time the framework took to produce it (0 = unknown)
 };
 
 // What a framework run did to its cache directories, as observed (inotify).
@@ -99,6 +103,10 @@ struct FrameworkActivity {
   bool changes_known = false;        // false: unknown, so rescan every directory
   bool imported = false;             // the changes came from a bundle or a remote, not a compiler:
                                      // new entries are not counted as compilations
+  // For the compile-time estimate (wall-clock ns, 0 = unknown): when the run
+  // first touched the cache, and when each file was last written.
+  std::int64_t first_event_ns = 0;
+  std::map<std::string, std::int64_t> written_at_ns;
 };
 
 class Cache {
@@ -170,6 +178,11 @@ class Cache {
   // Every recorded framework entry of `partition`, by name, with its files
   // as last recorded (call sync_frameworks first to include new ones).
   Result<std::vector<FrameworkEntryFiles>> framework_entries(const DeviceClass& partition);
+
+  // Records how long the framework took to produce entries of `partition`
+  // (name relative to fw/<partition>/ -> ns), e.g. for entries pulled from a
+  // remote whose manifest carried it. Unknown names are ignored.
+  Result<void> set_framework_costs(const DeviceClass& partition, const std::map<std::string, std::int64_t>& costs);
 
   // Adds `n` to a persistent counter (buffered like lookups' counters).
   void add_counter(Counter c, std::int64_t n);

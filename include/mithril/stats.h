@@ -32,8 +32,10 @@ enum class Counter : int {
   kRemoteRejected = 16,  // remote entries refused: digest, size, path or signature wrong
   kRemoteBytesIn = 17,   // wire bytes received from remotes
   kRemoteBytesOut = 18,  // wire bytes sent to remotes
+  kCompileMsSaved = 19,  // estimated compile time the framework hits saved (ms)
+  kCompileMsSpent = 20,  // estimated compile time spent producing new framework entries (ms)
 };
-inline constexpr int kCounterCount = 19;
+inline constexpr int kCounterCount = 21;
 
 // "hits", "misses", ... (stable names used in JSON and the CLI).
 const char* counter_name(Counter c);
@@ -44,6 +46,7 @@ struct FrameworkKindStats {
   std::uint64_t entries = 0;
   std::uint64_t bytes = 0;
   std::int64_t hits = 0;
+  std::int64_t compile_ms_saved = 0;  // sum over current entries of hits x recorded compile time
 };
 
 struct Stats {

@@ -90,6 +90,8 @@ py::dict framework_dict(const FrameworkReport& r) {
   d["quarantined_entries"] = r.quarantined_entries;
   d["quarantined_files"] = r.quarantined_files;
   d["skipped_busy"] = r.skipped_busy;
+  d["compile_ns_new"] = r.compile_ns_new;
+  d["compile_ns_saved"] = r.compile_ns_saved;
   return d;
 }
 
@@ -165,6 +167,8 @@ class FrameworkSession {
         activity.opened.assign(seen.opened.begin(), seen.opened.end());
         activity.changed.assign(seen.changed.begin(), seen.changed.end());
         activity.changes_known = seen.complete;
+        activity.first_event_ns = seen.first_event_ns;
+        activity.written_at_ns.insert(seen.written_at_ns.begin(), seen.written_at_ns.end());
       }
       m_watching = false;
       auto synced = m_cache.sync_frameworks(m_partition, activity);
@@ -366,7 +370,10 @@ PYBIND11_MODULE(_core, m) {
       })
       .def("sync_frameworks", [](Cache& c, const DeviceClass& p, const std::vector<std::string>& opened,
                                  std::optional<std::vector<std::string>> changed) {
-        FrameworkActivity activity{opened, changed.value_or(std::vector<std::string>{}), changed.has_value()};
+        FrameworkActivity activity;
+        activity.opened = opened;
+        activity.changed = changed.value_or(std::vector<std::string>{});
+        activity.changes_known = changed.has_value();
         return framework_dict(released([&] { return c.sync_frameworks(p, activity); }));
       }, py::arg("partition"), py::arg("opened") = std::vector<std::string>{}, py::arg("changed") = py::none());
 

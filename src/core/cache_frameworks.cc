@@ -78,6 +78,7 @@ Result<void> quarantine_fw_file(Cache::Impl& impl, const std::string& rel_to_roo
 // Moves the files of a framework entry into quarantine and forgets it. TXN.
 Result<std::uint64_t> quarantine_fw_entry_txn(Cache::Impl& impl, const std::string& name) {
   MITHRIL_ASSIGN(const auto files, impl.index->fw_remove_entry(name));
+  MITHRIL_TRY(impl.index->fw_forget_cost(name));
   std::uint64_t moved = 0;
   for (const auto& f : files) moved += quarantine_fw_file(impl, f.path) ? 1 : 0;
   return moved;
@@ -123,14 +124,27 @@ Result<std::vector<Found>> entry_files_on_disk(Env& env, const std::string& root
 
 // Brings the record of one entry up to date with `files` (what is on disk).
 // TXN. `recorded` are the entry's files as last recorded.
+// New entries of a run, with when their last file was written (0: unknown),
+// for the compile-time estimate.
+using FreshEntries = std::vector<std::pair<std::string, std::int64_t>>;
+
+// A reused entry: marks it used and credits the compile time it saved.
+Result<void> credit_hit_txn(Cache::Impl& impl, const std::string& name, std::int64_t now, FrameworkReport* report) {
+  MITHRIL_TRY(impl.index->fw_touch(name, now));
+  MITHRIL_ASSIGN(const std::int64_t saved, impl.index->fw_credit_hit(name));
+  report->compile_ns_saved += saved;
+  return {};
+}
+
 Result<void> record_entry_txn(Cache::Impl& impl, const FrameworkDir& dir, const std::string& rel_name,
                               const std::string& kind, const std::vector<Found>& files,
                               const std::vector<FwFile>& recorded, bool used, std::int64_t now,
-                              FrameworkReport* report) {
+                              const FrameworkActivity& activity, FreshEntries* fresh, FrameworkReport* report) {
   const std::string name = fw_entry_name(impl, dir, rel_name);
   if (files.empty()) {
     if (!recorded.empty()) {
       MITHRIL_TRY(impl.index->fw_remove_entry(name));
+      MITHRIL_TRY(impl.index->fw_forget_cost(name));
       ++report->removed_entries;
     }
     return {};
@@ -144,7 +158,7 @@ Result<void> record_entry_txn(Cache::Impl& impl, const FrameworkDir& dir, const 
   }
   report->accessed_entries += used ? 1 : 0;
   if (!changed) {
-    if (used) MITHRIL_TRY(impl.index->fw_touch(name, now));
+    if (used) MITHRIL_TRY(credit_hit_txn(impl, name, now, report));
     return {};
   }
   MITHRIL_ASSIGN(const int fd, lock_entry(impl.env, dir.path, rel_name, kind));
@@ -168,6 +182,14 @@ Result<void> record_entry_txn(Cache::Impl& impl, const FrameworkDir& dir, const 
   }
   if (fd >= 0) (void)impl.env.close(fd);
   (recorded.empty() ? report->new_entries : report->updated_entries) += 1;
+  if (recorded.empty()) {
+    std::int64_t ready = 0;
+    for (const auto& f : files) {
+      auto it = activity.written_at_ns.find(impl.config.root + "/" + f.rel_to_root);
+      if (it != activity.written_at_ns.end()) ready = std::max(ready, it->second);
+    }
+    fresh->emplace_back(name, ready);
+  }
   return impl.index->fw_put_entry(name, kind, out, now, used);
 }
 
@@ -187,7 +209,7 @@ std::map<const FrameworkDir*, std::map<std::string, std::string>> entries_of(
 
 // Full rescan: every file of every framework directory.
 Result<void> sync_all_txn(Cache::Impl& impl, const DeviceClass& partition, const FrameworkActivity& activity,
-                          std::int64_t now, FrameworkReport* report) {
+                          std::int64_t now, FreshEntries* fresh, FrameworkReport* report) {
   const auto dirs = framework_dirs(impl.config.root, partition);
   MITHRIL_ASSIGN(const auto recorded, impl.index->fw_files());
   std::map<std::string, std::vector<FwFile>> recorded_by_entry;
@@ -216,12 +238,13 @@ Result<void> sync_all_txn(Cache::Impl& impl, const DeviceClass& partition, const
       const auto rec = recorded_by_entry.find(name);
       MITHRIL_TRY(record_entry_txn(impl, dir, rel_name, group.first, group.second,
                                    rec == recorded_by_entry.end() ? std::vector<FwFile>{} : rec->second,
-                                   used_here.count(rel_name) > 0, now, report));
+                                   used_here.count(rel_name) > 0, now, activity, fresh, report));
     }
   }
   for (const auto& [name, files] : recorded_by_entry) {
     if (seen.count(name)) continue;
     MITHRIL_TRY(impl.index->fw_remove_entry(name));
+    MITHRIL_TRY(impl.index->fw_forget_cost(name));
     ++report->removed_entries;
   }
   return {};
@@ -229,7 +252,7 @@ Result<void> sync_all_txn(Cache::Impl& impl, const DeviceClass& partition, const
 
 // Incremental: only the entries holding a changed or opened file.
 Result<void> sync_changes_txn(Cache::Impl& impl, const DeviceClass& partition, const FrameworkActivity& activity,
-                              std::int64_t now, FrameworkReport* report) {
+                              std::int64_t now, FreshEntries* fresh, FrameworkReport* report) {
   const auto dirs = framework_dirs(impl.config.root, partition);
   const auto changed = entries_of(dirs, activity.changed);
   const auto used = entries_of(dirs, activity.opened);
@@ -241,14 +264,34 @@ Result<void> sync_changes_txn(Cache::Impl& impl, const DeviceClass& partition, c
       MITHRIL_ASSIGN(const auto files, entry_files_on_disk(impl.env, impl.config.root, dir, rel_name));
       MITHRIL_ASSIGN(const auto recorded, impl.index->fw_entry_files(name));
       MITHRIL_TRY(record_entry_txn(impl, dir, rel_name, kind, files, recorded, used_here.count(rel_name) > 0, now,
-                                   report));
+                                   activity, fresh, report));
     }
     for (const auto& [rel_name, kind] : used_here) {
       if (changed_here.count(rel_name)) continue;
       const std::string name = fw_entry_name(impl, dir, rel_name);
       ++report->accessed_entries;
-      MITHRIL_TRY(impl.index->fw_touch(name, now));
+      MITHRIL_TRY(credit_hit_txn(impl, name, now, report));
     }
+  }
+  return {};
+}
+
+// Estimates how long the framework took to produce each new entry of a run.
+// A framework process compiles one graph or kernel after another, so an
+// entry's cost is the time from the previous entry's last write (or from the
+// run's first touch of the cache) to its own last write. Entries without
+// timestamps (no watcher) get no estimate. TXN.
+Result<void> record_compile_costs_txn(Cache::Impl& impl, const FrameworkActivity& activity, FreshEntries fresh,
+                                      FrameworkReport* report) {
+  if (activity.first_event_ns == 0) return {};
+  std::sort(fresh.begin(), fresh.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
+  std::int64_t previous = activity.first_event_ns;
+  for (const auto& [name, ready] : fresh) {
+    if (ready <= 0) continue;
+    const std::int64_t cost = std::max<std::int64_t>(0, ready - previous);
+    previous = std::max(previous, ready);
+    MITHRIL_TRY(impl.index->fw_set_cost(name, cost));
+    report->compile_ns_new += cost;
   }
   return {};
 }
@@ -353,10 +396,15 @@ Result<FrameworkReport> Cache::sync_frameworks(const DeviceClass& partition, con
   FrameworkReport report;
   const std::int64_t now = impl.env.now_ns();
   MITHRIL_TRY(impl.in_write_txn([&]() -> Result<void> {
-    if (activity.changes_known) return sync_changes_txn(impl, partition, activity, now, &report);
-    return sync_all_txn(impl, partition, activity, now, &report);
+    FreshEntries fresh;
+    MITHRIL_TRY(activity.changes_known ? sync_changes_txn(impl, partition, activity, now, &fresh, &report)
+                                       : sync_all_txn(impl, partition, activity, now, &fresh, &report));
+    if (activity.imported) return {};
+    return record_compile_costs_txn(impl, activity, std::move(fresh), &report);
   }));
   impl.count(Counter::kFrameworkHits, static_cast<std::int64_t>(report.accessed_entries));
+  impl.count(Counter::kCompileMsSaved, report.compile_ns_saved / 1'000'000);
+  impl.count(Counter::kCompileMsSpent, report.compile_ns_new / 1'000'000);
   if (!activity.imported) impl.count(Counter::kFrameworkNewEntries, static_cast<std::int64_t>(report.new_entries));
   MITHRIL_TRY(impl.maybe_gc_locked());
   MITHRIL_ASSIGN(report.entries, impl.index->fw_entry_count());
@@ -384,6 +432,7 @@ Result<std::uint64_t> evict_oldest_fw_txn(Cache::Impl& impl, const FwEntryRecord
     return 0;
   }
   MITHRIL_ASSIGN(const auto files, impl.index->fw_remove_entry(oldest.name));
+  MITHRIL_TRY(impl.index->fw_forget_cost(oldest.name));
   for (const auto& f : files) {
     const std::string abs = impl.config.root + "/" + f.path;
     (void)impl.env.unlink(abs);
@@ -414,9 +463,23 @@ Result<std::vector<FrameworkEntryFiles>> Cache::framework_entries(const DeviceCl
       f.files.push_back({file.path.substr(base.size()), file.size, file.digest});
     }
     std::sort(f.files.begin(), f.files.end(), [](const auto& a, const auto& b) { return a.path < b.path; });
+    MITHRIL_ASSIGN(f.compile_ns, m_impl->index->fw_cost(e.name));
     out.push_back(std::move(f));
   }
   return out;
+}
+
+Result<void> Cache::set_framework_costs(const DeviceClass& partition,
+                                        const std::map<std::string, std::int64_t>& costs) {
+  std::lock_guard lock(m_impl->mu);
+  const std::string part = partition.to_string() + "/";
+  return m_impl->in_write_txn([&]() -> Result<void> {
+    for (const auto& [name, ns] : costs) {
+      MITHRIL_ASSIGN(const auto files, m_impl->index->fw_entry_files(part + name));
+      if (!files.empty() && ns > 0) MITHRIL_TRY(m_impl->index->fw_set_cost(part + name, ns));
+    }
+    return {};
+  });
 }
 
 void Cache::add_counter(Counter c, std::int64_t n) {

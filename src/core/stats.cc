@@ -23,6 +23,8 @@ const char* counter_name(Counter c) {
     case Counter::kRemoteRejected: return "remote_rejected";
     case Counter::kRemoteBytesIn: return "remote_bytes_in";
     case Counter::kRemoteBytesOut: return "remote_bytes_out";
+    case Counter::kCompileMsSaved: return "compile_ms_saved";
+    case Counter::kCompileMsSpent: return "compile_ms_spent";
   }
   return "unknown";
 }

@@ -1,11 +1,13 @@
 #include "hooks/file_watch.h"
 
 #include <dirent.h>
-
-#include <cstdint>
 #include <poll.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <chrono>
+#include <cstdint>
 
 namespace mithril {
 
@@ -36,7 +38,14 @@ void FileWatcher::add_tree(const std::string& dir, bool report_files) {
     if (e->d_type == DT_DIR) {
       add_tree(dir + "/" + name, report_files);
     } else if (report_files) {
-      m_activity.changed.insert(dir + "/" + name);
+      // Written before our watch existed: its mtime says when.
+      const std::string path = dir + "/" + name;
+      m_activity.changed.insert(path);
+      struct stat st {};
+      if (::stat(path.c_str(), &st) == 0) {
+        m_activity.written_at_ns[path] = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 +
+                                         st.st_mtim.tv_nsec;
+      }
     }
   }
   closedir(d);
@@ -51,6 +60,9 @@ void FileWatcher::drain() {
       const auto* ev = reinterpret_cast<const inotify_event*>(p);
       p += sizeof(inotify_event) + ev->len;
       if (ev->mask & IN_Q_OVERFLOW) m_activity.complete = false;
+      const std::int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch()).count();
+      if (m_activity.first_event_ns == 0) m_activity.first_event_ns = now;  // also a look into a watched dir
       auto it = m_dirs.find(ev->wd);
       if (it == m_dirs.end() || ev->len == 0) continue;
       const std::string path = it->second + "/" + ev->name;
@@ -62,6 +74,7 @@ void FileWatcher::drain() {
       if (ev->mask & (IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_CLOSE_WRITE | IN_DELETE)) {
         m_activity.changed.insert(path);
       }
+      if (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) m_activity.written_at_ns[path] = now;
     }
   }
 }
@@ -75,7 +88,11 @@ void FileWatcher::run() {
 }
 
 FileWatcher::Activity FileWatcher::stop() {
-  if (m_fd < 0) return Activity{{}, {}, false};
+  if (m_fd < 0) {
+    Activity unknown;
+    unknown.complete = false;
+    return unknown;
+  }
   m_stop = true;
   if (m_thread.joinable()) m_thread.join();
   close(m_fd);

@@ -30,6 +30,10 @@ class FileWatcher {
     std::set<std::string> opened;   // files opened (read or written)
     std::set<std::string> changed;  // files created, written, renamed or deleted
     bool complete = true;           // false if events were lost (queue overflow)
+    // Wall-clock ns (system_clock): the first event of any kind, and the last
+    // completed write (close after writing, or rename into place) per file.
+    std::int64_t first_event_ns = 0;
+    std::unordered_map<std::string, std::int64_t> written_at_ns;
   };
   // Stops and returns what happened under the directories since start().
   Activity stop();

@@ -43,6 +43,8 @@ CREATE TABLE IF NOT EXISTS fw_files(
   path TEXT PRIMARY KEY, entry_id INTEGER NOT NULL, size INTEGER NOT NULL, mtime INTEGER NOT NULL,
   digest BLOB NOT NULL) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS fw_files_by_entry ON fw_files(entry_id);
+CREATE TABLE IF NOT EXISTS fw_costs(
+  name TEXT PRIMARY KEY, compile_ns INTEGER NOT NULL, saved_ns INTEGER NOT NULL) WITHOUT ROWID;
 INSERT OR IGNORE INTO meta(k, v) VALUES ('stored_bytes', 0), ('logical_bytes', 0),
   ('entries', 0), ('objects', 0), ('initialized', 0), ('fw_bytes', 0);
 )sql";
@@ -465,13 +467,14 @@ Result<std::vector<FwFile>> Index::fw_entry_files(const std::string& name) {
 }
 
 Result<std::vector<FrameworkKindStats>> Index::fw_kinds() {
-  MITHRIL_STMT(s, "SELECT kind, COUNT(*), SUM(size), SUM(hits) FROM fw_entries GROUP BY kind ORDER BY kind");
+  MITHRIL_STMT(s, "SELECT e.kind, COUNT(*), SUM(e.size), SUM(e.hits), SUM(COALESCE(c.saved_ns, 0)) "
+                  "FROM fw_entries e LEFT JOIN fw_costs c ON c.name = e.name GROUP BY e.kind ORDER BY e.kind");
   std::vector<FrameworkKindStats> out;
   for (;;) {
     MITHRIL_ASSIGN(const bool row, s.step());
     if (!row) break;
     out.push_back(FrameworkKindStats{s.text(0), static_cast<std::uint64_t>(s.i64(1)),
-                                     static_cast<std::uint64_t>(s.i64(2)), s.i64(3)});
+                                     static_cast<std::uint64_t>(s.i64(2)), s.i64(3), s.i64(4) / 1'000'000});
   }
   return out;
 }
@@ -546,6 +549,35 @@ Result<void> Index::fw_put_entry(const std::string& name, const std::string& kin
 Result<void> Index::fw_touch(const std::string& name, std::int64_t t) {
   MITHRIL_STMT(s, "UPDATE fw_entries SET last_access = max(last_access, ?), hits = hits + 1 WHERE name = ?");
   s.bind(1, t).bind(2, name);
+  return s.run();
+}
+
+Result<void> Index::fw_set_cost(const std::string& name, std::int64_t compile_ns) {
+  MITHRIL_STMT(s, "INSERT INTO fw_costs(name, compile_ns, saved_ns) VALUES (?, ?, 0) "
+                  "ON CONFLICT(name) DO UPDATE SET compile_ns = excluded.compile_ns");
+  s.bind(1, name).bind(2, compile_ns);
+  return s.run();
+}
+
+Result<std::int64_t> Index::fw_cost(const std::string& name) {
+  MITHRIL_STMT(s, "SELECT compile_ns FROM fw_costs WHERE name = ?");
+  s.bind(1, name);
+  MITHRIL_ASSIGN(const bool row, s.step());
+  return row ? s.i64(0) : 0;
+}
+
+Result<std::int64_t> Index::fw_credit_hit(const std::string& name) {
+  MITHRIL_ASSIGN(const std::int64_t cost, fw_cost(name));
+  if (cost == 0) return 0;
+  MITHRIL_STMT(s, "UPDATE fw_costs SET saved_ns = saved_ns + compile_ns WHERE name = ?");
+  s.bind(1, name);
+  MITHRIL_TRY(s.run());
+  return cost;
+}
+
+Result<void> Index::fw_forget_cost(const std::string& name) {
+  MITHRIL_STMT(s, "DELETE FROM fw_costs WHERE name = ?");
+  s.bind(1, name);
   return s.run();
 }
 

@@ -131,6 +131,13 @@ class Index {
   Result<std::vector<FwFile>> fw_remove_entry(const std::string& name);
   Result<void> fw_touch(const std::string& name, std::int64_t t);
   Result<std::optional<FwEntryRecord>> fw_oldest();
+  // Compile-time accounting (fw_costs, keyed by entry name). fw_credit_hit
+  // adds the entry's recorded cost to its saved total and returns it (0 when
+  // unknown). Write txn required except for fw_cost.
+  Result<void> fw_set_cost(const std::string& name, std::int64_t compile_ns);
+  Result<std::int64_t> fw_cost(const std::string& name);
+  Result<std::int64_t> fw_credit_hit(const std::string& name);
+  Result<void> fw_forget_cost(const std::string& name);
   // Entries whose name starts with `prefix` (e.g. "cpu-AVX2/"), by name.
   Result<std::vector<FwEntryRecord>> fw_entries(const std::string& prefix);
   Result<std::uint64_t> fw_bytes();

@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <cctype>
 #include <optional>
 #include <nlohmann/json.hpp>
@@ -79,6 +80,7 @@ std::string encode_manifest(const EntryManifest& m, const std::string& hmac_key)
   j["partition"] = m.partition;
   j["name"] = m.entry.name;
   j["kind"] = m.entry.kind;
+  if (m.entry.compile_ns > 0) j["compile_ns"] = m.entry.compile_ns;
   j["files"] = nlohmann::ordered_json::array();
   for (const auto& f : m.entry.files) {
     nlohmann::ordered_json file{{"path", f.path}, {"size", f.size}, {"blake3", f.digest.to_hex()}};
@@ -119,6 +121,7 @@ Result<EntryManifest> decode_manifest(std::string_view text, const std::string& 
     if (m.partition != want_partition) return bad("is for partition '" + m.partition + "', not " + want_partition);
     m.entry.name = j.at("name").get<std::string>();
     m.entry.kind = j.at("kind").get<std::string>();
+    if (j.contains("compile_ns")) m.entry.compile_ns = std::max<std::int64_t>(0, detail::json_i64(j.at("compile_ns")));
     if (auto ok = validate_entry_path(m.entry.name); !ok) return bad("names an unsafe entry: " + ok.error().message);
     std::set<std::string> seen;
     std::uint64_t total = 0;

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdio>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -218,7 +219,8 @@ void push_entry(SyncRun& run, PushState& state, Cache& cache, RemoteStore& store
 // Downloads, verifies and stages one entry; on success appends the final
 // paths to `published`.
 void pull_entry(SyncRun& run, Cache& cache, RemoteStore& store, const std::string& partition, const std::string& id,
-                const SyncOptions& options, std::vector<std::string>* published) {
+                const SyncOptions& options, std::vector<std::string>* published,
+                std::map<std::string, std::int64_t>* costs) {
   Env& env = cache.env();
   auto text = store.get(remote::manifest_prefix(partition) + id + ".json");
   if (!text) return run.failed(text.error());
@@ -275,6 +277,7 @@ void pull_entry(SyncRun& run, Cache& cache, RemoteStore& store, const std::strin
   run.report.wire_bytes += wire;
   run.report.logical_bytes += logical;
   published->insert(published->end(), finals->begin(), finals->end());
+  if (manifest->entry.compile_ns > 0) (*costs)[manifest->entry.name] = manifest->entry.compile_ns;
 }
 
 std::set<std::string> local_ids(const std::vector<FrameworkEntryFiles>& entries) {
@@ -404,8 +407,9 @@ Result<SyncReport> pull_frameworks(Cache& cache, const DeviceClass& partition_cl
     }
   }
   std::vector<std::string> published;
+  std::map<std::string, std::int64_t> costs;  // what compiling them took where they were built
   run.for_each(std::move(store), todo.size(), [&](RemoteStore& s, std::size_t i) {
-    pull_entry(run, cache, s, partition, todo[i], options, &published);
+    pull_entry(run, cache, s, partition, todo[i], options, &published, &costs);
   });
   SyncReport report = run.finish();
   if (!published.empty()) {
@@ -414,6 +418,7 @@ Result<SyncReport> pull_frameworks(Cache& cache, const DeviceClass& partition_cl
     activity.changes_known = true;
     activity.imported = true;
     MITHRIL_TRY(cache.sync_frameworks(partition_class, activity));
+    MITHRIL_TRY(cache.set_framework_costs(partition_class, costs));
   }
   add_counters(cache, report, false);
   MITHRIL_TRY(cache.flush());

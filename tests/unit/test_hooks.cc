@@ -14,6 +14,15 @@
 namespace mithril {
 namespace {
 
+FrameworkActivity act(std::vector<std::string> opened, std::vector<std::string> changed, bool changes_known) {
+  FrameworkActivity a;
+  a.opened = std::move(opened);
+  a.changed = std::move(changed);
+  a.changes_known = changes_known;
+  return a;
+}
+
+
 using testing::TempDir;
 
 TEST(FrameworkLayout, InductorFilesGroupIntoEntries) {
@@ -85,7 +94,7 @@ TEST_F(FrameworkCacheTest, SyncRecordsEntriesAndCheckQuarantinesAlteredOnes) {
   write("ab/cabc.py", "print('wrapper')");
   write("cd/ccd.main.cpp", "int f();");
   write("locks/ccd.lock", "");
-  auto synced = cache->sync_frameworks(part, FrameworkActivity{{ind + "/ab/cabc.py"}, {}, false}).value();
+  auto synced = cache->sync_frameworks(part, act({ind + "/ab/cabc.py"}, {}, false)).value();
   EXPECT_EQ(synced.new_entries, 3u);
   EXPECT_EQ(synced.accessed_entries, 1u);
   EXPECT_EQ(synced.files_hashed, 3u);
@@ -128,7 +137,7 @@ TEST_F(FrameworkCacheTest, BudgetEvictsWholeLeastRecentlyUsedEntries) {
     env.advance_clock(1'000'000'000);
   }
   // Use the oldest: it must survive the gc.
-  ASSERT_TRUE(cache->sync_frameworks(part, FrameworkActivity{{ind + "/fxgraph/0x/fc0xx/e"}, {}, true}));
+  ASSERT_TRUE(cache->sync_frameworks(part, act({ind + "/fxgraph/0x/fc0xx/e"}, {}, true)));
   auto report = cache->gc(3000).value();
   EXPECT_LE(report.stored_after, 3000u);
   EXPECT_TRUE(std::filesystem::exists(ind + "/fxgraph/0x/fc0xx/e"));
@@ -163,7 +172,7 @@ TEST_F(FrameworkCacheTest, IncrementalSyncTouchesOnlyChangedEntries) {
   // A run that wrote one new code module and read the FX entry.
   write("ef/cef.main.cpp", "int g();");
   write("ef/cef.main.so", "not really an elf");
-  FrameworkActivity run{{ind + "/fxgraph/ab/fabc/e1"}, {ind + "/ef/cef.main.cpp", ind + "/ef/cef.main.so"}, true};
+  FrameworkActivity run = act({ind + "/fxgraph/ab/fabc/e1"}, {ind + "/ef/cef.main.cpp", ind + "/ef/cef.main.so"}, true);
   auto r = cache->sync_frameworks(part, run).value();
   EXPECT_EQ(r.new_entries, 1u);
   EXPECT_EQ(r.files_hashed, 2u);
@@ -171,7 +180,7 @@ TEST_F(FrameworkCacheTest, IncrementalSyncTouchesOnlyChangedEntries) {
   EXPECT_EQ(r.entries, 3u);
   // A run that deleted a module: its entry is forgotten.
   std::filesystem::remove(ind + "/cd/ccd.main.cpp");
-  r = cache->sync_frameworks(part, FrameworkActivity{{}, {ind + "/cd/ccd.main.cpp"}, true}).value();
+  r = cache->sync_frameworks(part, act({}, {ind + "/cd/ccd.main.cpp"}, true)).value();
   EXPECT_EQ(r.removed_entries, 1u);
   EXPECT_EQ(r.entries, 2u);
 }
