@@ -14,6 +14,7 @@
 #include "output.h"
 #include "remote_commands.h"
 #include "run_command.h"
+#include "serve_command.h"
 #include <mithril/hooks.h>
 
 namespace mithril::cli {
@@ -298,6 +299,9 @@ int run_cli(int argc, char** argv) {
     sub->add_flag("--json", json, "print a JSON report on stdout");
     sub->add_flag("--strict", strict, "exit 3 when any remote operation failed or was rejected");
   }
+  std::string metrics_listen;
+  auto* serve = app.add_subcommand("serve", "serve Prometheus metrics of the root over HTTP until SIGINT/SIGTERM");
+  serve->add_option("--metrics", metrics_listen, "PORT or HOST:PORT to listen on (default host 127.0.0.1)")->required();
   auto* key = app.add_subcommand("key", "compute a CacheKey digest, or --dump the exact bytes hashed");
   key->add_option("--graph", graph, "graph hash")->required();
   key->add_option("--input", inputs, "input spec SHAPE:DTYPE, e.g. 8x?x128:float32 (? = dynamic)");
@@ -349,6 +353,7 @@ int run_cli(int argc, char** argv) {
       return run_with_hooks(run_config, command, quiet);
     }
     if (*env) return print_env(load(g));
+    if (*serve) return serve_metrics(load(g), metrics_listen);
     if (*push || *pull || *prefetch) {
       const CacheConfig sync_config = load(g);
       const std::string url = remote_url.empty() ? sync_config.remote : remote_url;

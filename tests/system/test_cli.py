@@ -265,3 +265,49 @@ def test_run_rebuilds_an_index_damaged_in_a_way_open_cannot_see(mithril, tmp_pat
     p = mithril.run("run", "--", sys.executable, "-c", code)
     assert "rebuilding it from the objects" in p.stderr.decode()
     assert mithril.stats()["framework_entries"] == 1
+
+
+def test_serve_metrics_for_a_scraper(mithril, tmp_path):
+    """`mithril serve --metrics` answers scrapes with fresh counters in the
+    Prometheus text format (checked by the reference parser), 404s other
+    paths, listens on loopback by default and stops cleanly on SIGTERM."""
+    import signal
+    import socket
+    import time
+    import urllib.error
+    import urllib.request
+    from prometheus_client.parser import text_string_to_metric_families
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    f = tmp_path / "blob"
+    f.write_bytes(b"x" * 1000)
+    mithril.run("put", f)
+    proc = subprocess.Popen([mithril.binary, "--root", str(mithril.root), "serve", "--metrics", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=mithril.env)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                body = urllib.request.urlopen(url + "/metrics", timeout=2).read().decode()
+                break
+            except OSError:
+                time.sleep(0.05)
+        else:
+            raise AssertionError(proc.stderr.read1().decode())
+        families = {m.name: m for m in text_string_to_metric_families(body)}
+        assert families["mithril_entries"].samples[0].value == 1
+        mithril.run("get", b3sum(f), "-o", tmp_path / "out")  # a hit, seen by the next scrape
+        body = urllib.request.urlopen(url + "/metrics", timeout=2).read().decode()
+        hits = {m.name: m for m in text_string_to_metric_families(body)}["mithril_hits"]
+        assert hits.samples[0].value == 1
+        try:
+            urllib.request.urlopen(url + "/nope", timeout=2)
+            raise AssertionError("expected 404")
+        except urllib.error.HTTPError as e:
+            assert e.code == 404
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+    bad = mithril.run("serve", "--metrics", "notaport", check=False)
+    assert bad.returncode == 2 and "HOST:PORT" in bad.stderr.decode()
