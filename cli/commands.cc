@@ -14,6 +14,7 @@
 #include "output.h"
 #include "remote_commands.h"
 #include "run_command.h"
+#include "report_command.h"
 #include "serve_command.h"
 #include <mithril/hooks.h>
 
@@ -299,6 +300,9 @@ int run_cli(int argc, char** argv) {
     sub->add_flag("--json", json, "print a JSON report on stdout");
     sub->add_flag("--strict", strict, "exit 3 when any remote operation failed or was rejected");
   }
+  std::string report_out = "mithril-report.html";
+  auto* report = app.add_subcommand("report", "write a self-contained HTML report (charts, largest entries, evictions)");
+  report->add_option("-o,--output", report_out, "file to write (default mithril-report.html)");
   std::string metrics_listen;
   auto* serve = app.add_subcommand("serve", "serve Prometheus metrics of the root over HTTP until SIGINT/SIGTERM");
   serve->add_option("--metrics", metrics_listen, "PORT or HOST:PORT to listen on (default host 127.0.0.1)")->required();
@@ -354,6 +358,12 @@ int run_cli(int argc, char** argv) {
     }
     if (*env) return print_env(load(g));
     if (*serve) return serve_metrics(load(g), metrics_listen);
+    if (*report) {
+      const std::string html = check(render_report(*open_cache(g)));
+      check(write_file_atomic(Env::posix(), report_out, html, false));
+      std::fprintf(stderr, "mithril: wrote %s\n", report_out.c_str());
+      return 0;
+    }
     if (*push || *pull || *prefetch) {
       const CacheConfig sync_config = load(g);
       const std::string url = remote_url.empty() ? sync_config.remote : remote_url;

@@ -9,7 +9,7 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 debs=(g++ make pkg-config librust-blake3-dev libzstd-dev libsqlite3-dev libgtest-dev libgmock-dev
       libcli11-dev nlohmann-json3-dev libtomlplusplus-dev libarchive-dev b3sum zstd
       libcurl4-openssl-dev libssl-dev libhiredis-dev redis-server clang-19 libclang-rt-19-dev
-      libcpp-httplib-dev)
+      libcpp-httplib-dev chromium)
 command -v cmake >/dev/null 2>&1 || debs+=(cmake)
 command -v ninja >/dev/null 2>&1 || debs+=(ninja-build)
 

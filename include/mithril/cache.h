@@ -194,6 +194,12 @@ class Cache {
   Result<std::vector<CacheKey>> keys();
 
   Result<Stats> stats();
+  // For reports: the recorded history points (oldest first; one after every
+  // framework run and every gc), the newest `limit` evictions, and the
+  // largest framework entries.
+  Result<std::vector<HistoryPoint>> history();
+  Result<std::vector<EvictionRecord>> evictions(std::size_t limit = 100);
+  Result<std::vector<EntrySummary>> largest_framework_entries(std::size_t limit = 20);
   // Entries, most recently used first, at most `limit`.
   Result<std::vector<EntryRecord>> list(std::size_t limit = SIZE_MAX);
   // Writes buffered access times and counters to the index now.

@@ -49,6 +49,40 @@ struct FrameworkKindStats {
   std::int64_t compile_ms_saved = 0;  // sum over current entries of hits x recorded compile time
 };
 
+// One point of a root's history, recorded after every framework run and gc
+// (counters are cumulative; `bytes` = store + framework bytes).
+struct HistoryPoint {
+  std::int64_t t_ns = 0;
+  std::string event;  // "run", "gc"
+  std::int64_t hits = 0;
+  std::int64_t misses = 0;
+  std::int64_t framework_hits = 0;
+  std::int64_t framework_new = 0;
+  std::uint64_t bytes = 0;
+  std::uint64_t max_size = 0;
+  std::int64_t compile_ms_saved = 0;
+  std::int64_t evictions = 0;
+};
+
+// One entry removed by the budget or because it was damaged.
+struct EvictionRecord {
+  std::int64_t t_ns = 0;
+  std::string name;    // framework entry name, or a store entry's key digest
+  std::string kind;    // "inductor-fxgraph", ..., or "store"
+  std::uint64_t size = 0;
+  std::string reason;  // "budget", "corrupt"
+};
+
+// A framework entry, for reports (largest entries).
+struct EntrySummary {
+  std::string name;  // "<partition>/<framework>/<entry>"
+  std::string kind;
+  std::uint64_t size = 0;
+  std::int64_t hits = 0;
+  std::int64_t last_access_ns = 0;
+  std::int64_t compile_ms = 0;  // recorded compile time (0 = unknown)
+};
+
 struct Stats {
   std::array<std::int64_t, kCounterCount> counters{};
   std::uint64_t entries = 0;

@@ -137,6 +137,7 @@ Result<bool> Cache::Impl::evict_one_txn(std::vector<Digest>* dead, int* busy_ski
     MITHRIL_ASSIGN(const std::uint64_t freed, evict_oldest_fw_txn(*this, *fw));
     MITHRIL_LOG(LogLevel::kInfo, freed > 0 ? "evict" : "evict_skipped_busy",
               {{"entry", fw->name}, {"kind", fw->kind}, {"bytes", static_cast<std::int64_t>(fw->size)}});
+    if (freed > 0) MITHRIL_TRY(index->eviction_log_add({env.now_ns(), fw->name, fw->kind, fw->size, "budget"}));
     if (freed == 0 && fw->size > 0) ++*busy_skips;
     return true;
   }
@@ -144,6 +145,7 @@ Result<bool> Cache::Impl::evict_one_txn(std::vector<Digest>* dead, int* busy_ski
   MITHRIL_LOG(LogLevel::kInfo, "evict",
             {{"entry", cas->key.to_hex()}, {"kind", "store"}, {"bytes", static_cast<std::int64_t>(cas->size)}});
   MITHRIL_TRY(index->remove_entry(cas->key, dead));
+  MITHRIL_TRY(index->eviction_log_add({env.now_ns(), cas->key.to_hex(), "store", cas->size, "budget"}));
   pending_touches.erase(cas->key);
   return true;
 }
@@ -418,7 +420,51 @@ Result<bool> Cache::remove(const Digest& key) {
 
 Result<GcReport> Cache::gc(std::optional<std::uint64_t> max_size) {
   std::lock_guard lock(m_impl->mu);
-  return counted(*m_impl, m_impl->gc_locked(max_size.value_or(m_impl->config.max_size)));
+  auto r = counted(*m_impl, m_impl->gc_locked(max_size.value_or(m_impl->config.max_size)));
+  if (r) MITHRIL_TRY(m_impl->record_history_locked("gc"));
+  return r;
+}
+
+Result<void> Cache::Impl::record_history_locked(const char* event) {
+  MITHRIL_TRY(flush_locked());
+  MITHRIL_ASSIGN(const auto c, index->counters());
+  HistoryPoint h;
+  h.t_ns = env.now_ns();
+  h.event = event;
+  h.hits = c[static_cast<int>(Counter::kHits)];
+  h.misses = c[static_cast<int>(Counter::kMisses)];
+  h.framework_hits = c[static_cast<int>(Counter::kFrameworkHits)];
+  h.framework_new = c[static_cast<int>(Counter::kFrameworkNewEntries)];
+  h.compile_ms_saved = c[static_cast<int>(Counter::kCompileMsSaved)];
+  h.evictions = c[static_cast<int>(Counter::kEvictions)];
+  h.max_size = config.max_size;
+  return in_write_txn([&]() -> Result<void> {
+    MITHRIL_ASSIGN(const std::uint64_t stored, index->stored_bytes());
+    MITHRIL_ASSIGN(const std::uint64_t fw, index->fw_bytes());
+    h.bytes = stored + fw;
+    return index->history_add(h);
+  });
+}
+
+Result<std::vector<HistoryPoint>> Cache::history() {
+  std::lock_guard lock(m_impl->mu);
+  return m_impl->index->history();
+}
+
+Result<std::vector<EvictionRecord>> Cache::evictions(std::size_t limit) {
+  std::lock_guard lock(m_impl->mu);
+  return m_impl->index->eviction_log(limit);
+}
+
+Result<std::vector<EntrySummary>> Cache::largest_framework_entries(std::size_t limit) {
+  std::lock_guard lock(m_impl->mu);
+  MITHRIL_ASSIGN(const auto records, m_impl->index->fw_largest(limit));
+  std::vector<EntrySummary> out;
+  for (const auto& r : records) {
+    MITHRIL_ASSIGN(const std::int64_t cost, m_impl->index->fw_cost(r.name));
+    out.push_back(EntrySummary{r.name, r.kind, r.size, r.hits, r.last_access_ns, cost / 1'000'000});
+  }
+  return out;
 }
 
 Result<void> Cache::clear() {

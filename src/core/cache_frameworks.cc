@@ -79,6 +79,9 @@ Result<void> quarantine_fw_file(Cache::Impl& impl, const std::string& rel_to_roo
 Result<std::uint64_t> quarantine_fw_entry_txn(Cache::Impl& impl, const std::string& name) {
   MITHRIL_ASSIGN(const auto files, impl.index->fw_remove_entry(name));
   MITHRIL_TRY(impl.index->fw_forget_cost(name));
+  std::uint64_t bytes = 0;
+  for (const auto& f : files) bytes += f.size;
+  MITHRIL_TRY(impl.index->eviction_log_add({impl.env.now_ns(), name, "framework", bytes, "corrupt"}));
   std::uint64_t moved = 0;
   for (const auto& f : files) moved += quarantine_fw_file(impl, f.path) ? 1 : 0;
   return moved;
@@ -414,7 +417,7 @@ Result<FrameworkReport> Cache::sync_frameworks(const DeviceClass& partition, con
              {"new_entries", static_cast<std::int64_t>(report.new_entries)},
              {"accessed_entries", static_cast<std::int64_t>(report.accessed_entries)},
              {"files_hashed", static_cast<std::int64_t>(report.files_hashed)}});
-  MITHRIL_TRY(impl.flush_locked());
+  MITHRIL_TRY(impl.record_history_locked("run"));
   return report;
 }
 

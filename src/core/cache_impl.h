@@ -64,6 +64,9 @@ class Cache::Impl {
   // (both handled: entries dropped, corruption counted).
   Result<std::optional<std::string>> read_object_locked(const Digest& digest);
 
+  // Appends a history point (after a run or gc): flushes, then one write txn.
+  Result<void> record_history_locked(const char* event);
+
   void count(Counter c, std::int64_t n = 1) { pending_counters[static_cast<int>(c)] += n; }
   void touch_locked(const Digest& key);
   Result<void> maybe_flush_locked();

@@ -43,6 +43,12 @@ CREATE TABLE IF NOT EXISTS fw_files(
   path TEXT PRIMARY KEY, entry_id INTEGER NOT NULL, size INTEGER NOT NULL, mtime INTEGER NOT NULL,
   digest BLOB NOT NULL) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS fw_files_by_entry ON fw_files(entry_id);
+CREATE TABLE IF NOT EXISTS history(
+  t INTEGER NOT NULL, event TEXT NOT NULL, hits INTEGER NOT NULL, misses INTEGER NOT NULL,
+  fw_hits INTEGER NOT NULL, fw_new INTEGER NOT NULL, bytes INTEGER NOT NULL, max_size INTEGER NOT NULL,
+  saved_ms INTEGER NOT NULL, evictions INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS eviction_log(
+  t INTEGER NOT NULL, name TEXT NOT NULL, kind TEXT NOT NULL, size INTEGER NOT NULL, reason TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS fw_costs(
   name TEXT PRIMARY KEY, compile_ns INTEGER NOT NULL, saved_ns INTEGER NOT NULL) WITHOUT ROWID;
 INSERT OR IGNORE INTO meta(k, v) VALUES ('stored_bytes', 0), ('logical_bytes', 0),
@@ -579,6 +585,64 @@ Result<void> Index::fw_forget_cost(const std::string& name) {
   MITHRIL_STMT(s, "DELETE FROM fw_costs WHERE name = ?");
   s.bind(1, name);
   return s.run();
+}
+
+Result<void> Index::history_add(const HistoryPoint& h) {
+  MITHRIL_STMT(s, "INSERT INTO history(t, event, hits, misses, fw_hits, fw_new, bytes, max_size, saved_ms, evictions) "
+                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  s.bind(1, h.t_ns).bind(2, h.event).bind(3, h.hits).bind(4, h.misses).bind(5, h.framework_hits)
+      .bind(6, h.framework_new).bind(7, static_cast<std::int64_t>(h.bytes)).bind(8, static_cast<std::int64_t>(h.max_size))
+      .bind(9, h.compile_ms_saved).bind(10, h.evictions);
+  MITHRIL_TRY(s.run());
+  MITHRIL_STMT(prune, "DELETE FROM history WHERE rowid <= (SELECT MAX(rowid) FROM history) - 5000");
+  return prune.run();
+}
+
+Result<std::vector<HistoryPoint>> Index::history() {
+  MITHRIL_STMT(s, "SELECT t, event, hits, misses, fw_hits, fw_new, bytes, max_size, saved_ms, evictions "
+                  "FROM history ORDER BY rowid");
+  std::vector<HistoryPoint> out;
+  for (;;) {
+    MITHRIL_ASSIGN(const bool row, s.step());
+    if (!row) break;
+    out.push_back(HistoryPoint{s.i64(0), s.text(1), s.i64(2), s.i64(3), s.i64(4), s.i64(5),
+                               static_cast<std::uint64_t>(s.i64(6)), static_cast<std::uint64_t>(s.i64(7)), s.i64(8),
+                               s.i64(9)});
+  }
+  return out;
+}
+
+Result<void> Index::eviction_log_add(const EvictionRecord& e) {
+  MITHRIL_STMT(s, "INSERT INTO eviction_log(t, name, kind, size, reason) VALUES (?, ?, ?, ?, ?)");
+  s.bind(1, e.t_ns).bind(2, e.name).bind(3, e.kind).bind(4, static_cast<std::int64_t>(e.size)).bind(5, e.reason);
+  MITHRIL_TRY(s.run());
+  MITHRIL_STMT(prune, "DELETE FROM eviction_log WHERE rowid <= (SELECT MAX(rowid) FROM eviction_log) - 2000");
+  return prune.run();
+}
+
+Result<std::vector<EvictionRecord>> Index::eviction_log(std::size_t limit) {
+  MITHRIL_STMT(s, "SELECT t, name, kind, size, reason FROM eviction_log ORDER BY rowid DESC LIMIT ?");
+  s.bind(1, static_cast<std::int64_t>(limit));
+  std::vector<EvictionRecord> out;
+  for (;;) {
+    MITHRIL_ASSIGN(const bool row, s.step());
+    if (!row) break;
+    out.push_back(EvictionRecord{s.i64(0), s.text(1), s.text(2), static_cast<std::uint64_t>(s.i64(3)), s.text(4)});
+  }
+  return out;
+}
+
+Result<std::vector<FwEntryRecord>> Index::fw_largest(std::size_t limit) {
+  MITHRIL_STMT(s, "SELECT name, kind, size, created, last_access, hits FROM fw_entries ORDER BY size DESC LIMIT ?");
+  s.bind(1, static_cast<std::int64_t>(limit));
+  std::vector<FwEntryRecord> out;
+  for (;;) {
+    MITHRIL_ASSIGN(const bool row, s.step());
+    if (!row) break;
+    out.push_back(
+        FwEntryRecord{s.text(0), s.text(1), static_cast<std::uint64_t>(s.i64(2)), s.i64(3), s.i64(4), s.i64(5)});
+  }
+  return out;
 }
 
 Result<std::vector<FwEntryRecord>> Index::fw_entries(const std::string& prefix) {

@@ -131,6 +131,12 @@ class Index {
   Result<std::vector<FwFile>> fw_remove_entry(const std::string& name);
   Result<void> fw_touch(const std::string& name, std::int64_t t);
   Result<std::optional<FwEntryRecord>> fw_oldest();
+  // ---- history for reports (pruned to the last 5,000 points / 2,000 evictions) ----
+  Result<void> history_add(const HistoryPoint& h);
+  Result<std::vector<HistoryPoint>> history();
+  Result<void> eviction_log_add(const EvictionRecord& e);
+  Result<std::vector<EvictionRecord>> eviction_log(std::size_t limit);  // newest first
+  Result<std::vector<FwEntryRecord>> fw_largest(std::size_t limit);
   // Compile-time accounting (fw_costs, keyed by entry name). fw_credit_hit
   // adds the entry's recorded cost to its saved total and returns it (0 when
   // unknown). Write txn required except for fw_cost.
