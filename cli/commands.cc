@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -16,6 +17,7 @@
 #include "run_command.h"
 #include "report_command.h"
 #include "serve_command.h"
+#include "torch_explain.h"
 #include <mithril/hooks.h>
 
 namespace mithril::cli {
@@ -281,6 +283,8 @@ int run_cli(int argc, char** argv) {
   std::string remote_url, tag;
   bool strict = false;
   run->add_option("--remote", remote_url, "pull from this remote before, push after (default: config key remote)");
+  bool run_explain = false;
+  run->add_flag("--explain", run_explain, "record torch's FX graph cache keys for `mithril explain --torch`");
   run->prefix_command();
   auto* env = app.add_subcommand("env", "print shell exports that point torch/Triton caches into the root");
   auto* demo = app.add_subcommand("demo", "torch.compile a small model cold, then warm, and print the speed-up");
@@ -313,7 +317,9 @@ int run_cli(int argc, char** argv) {
   key->add_option("--salt", salt, "namespace/version salt");
   key->add_flag("--dump", dump, "print the field-by-field dump of the key bytes");
   auto* explain = app.add_subcommand("explain", "say why a key misses: the nearest cached key's differing fields");
-  explain->add_option("--graph", graph, "graph hash")->required();
+  bool torch_explain = false;
+  explain->add_flag("--torch", torch_explain, "explain the latest `run --explain` job's FX graph cache misses");
+  explain->add_option("--graph", graph, "graph hash (mithril keys)");
   explain->add_option("--input", inputs, "input spec SHAPE:DTYPE, e.g. 8x?x128:float32");
   explain->add_option("--device", device, "cpu-<ISA>, cuda, cuda-sm90 (default cpu-DEFAULT)");
   explain->add_option("--salt", salt, "namespace/version salt");
@@ -346,7 +352,11 @@ int run_cli(int argc, char** argv) {
       print(dump ? k.debug_dump() : k.digest().to_hex() + "\n");
       return 0;
     }
-    if (*explain) return cmd_explain(g, parse_key_args(graph, inputs, device, salt));
+    if (*explain) {
+      if (torch_explain) return explain_torch(load(g));
+      if (graph.empty()) throw CommandError{"explain needs --graph (a mithril key) or --torch", kExitUsage};
+      return cmd_explain(g, parse_key_args(graph, inputs, device, salt));
+    }
     if (*run) {
       if (!command.empty() && command.front() == "--") command.erase(command.begin());
       if (command.empty()) throw CommandError{"run needs a command: mithril run -- CMD ARGS...", kExitUsage};
@@ -354,6 +364,7 @@ int run_cli(int argc, char** argv) {
       if (!remote_url.empty()) {
         check(set_config_value(run_config, "remote", remote_url));
       }
+      if (run_explain) (void)enable_torch_explain(std::filesystem::absolute(run_config.root).string());
       return run_with_hooks(run_config, command, quiet);
     }
     if (*env) return print_env(load(g));

@@ -142,7 +142,7 @@ class CacheManager:
 _manager: Optional[CacheManager] = None
 
 
-def init(root=None, max_size: Union[int, str, None] = None, **settings) -> CacheManager:
+def init(root=None, max_size: Union[int, str, None] = None, explain: bool = False, **settings) -> CacheManager:
     """Points PyTorch Inductor and Triton at the managed root. Call it before
     the first torch.compile. A variable the user already set is respected
     (with a warning) and that framework is then not managed. With a remote
@@ -163,6 +163,9 @@ def init(root=None, max_size: Union[int, str, None] = None, **settings) -> Cache
         os.makedirs(path, mode=0o700, exist_ok=True)
         os.environ[var] = path
         managed[var] = path
+    if explain or os.environ.get("MITHRIL_EXPLAIN") == "1":
+        from . import explain as _explain
+        _explain.install(config.root)  # for `mithril explain --torch`
     _manager = CacheManager(Cache.open(config), partition, managed)
     return _manager
 

@@ -73,6 +73,11 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     result = {"import_s": round(T_IMPORT, 3), "models": {}}
+    # One inductor config flag set from outside (NAME=VALUE), for tests of `mithril explain --torch`.
+    flag = os.environ.get("MITHRIL_DEMO_INDUCTOR_FLAG")
+    if flag:
+        name, value = flag.split("=", 1)
+        setattr(torch._inductor.config, name, json.loads(value))
     # torch's own portable cache, for benchmarks that compare with it.
     load_from = os.environ.get("MITHRIL_DEMO_LOAD_ARTIFACTS")
     if load_from:

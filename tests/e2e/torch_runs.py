@@ -19,7 +19,7 @@ class TorchRun:
         return self.result.get("counters", {}).get(name, 0)
 
 
-def run_model(m, tmp_path, models="mlp,tfm", extra_env=None, root=None, timeout=300, remote=None):
+def run_model(m, tmp_path, models="mlp,tfm", extra_env=None, root=None, timeout=300, remote=None, explain=False):
     """Runs the demo model under `mithril run` in a fresh process."""
     out = tmp_path / f"result-{os.urandom(4).hex()}.json"
     env = dict(m.env)
@@ -28,6 +28,7 @@ def run_model(m, tmp_path, models="mlp,tfm", extra_env=None, root=None, timeout=
     env.pop("TRITON_CACHE_DIR", None)
     env.update(extra_env or {})
     cmd = [m.binary, "--root", str(root or m.root), "run"] + (["--remote", remote] if remote else [])
+    cmd += ["--explain"] if explain else []
     cmd += ["--", sys.executable, str(DEMO), "--models", models]
     p = subprocess.run(cmd, env=env, capture_output=True, timeout=timeout)
     result = json.loads(out.read_text()) if out.exists() else None

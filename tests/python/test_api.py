@@ -183,3 +183,24 @@ def test_pack_and_unpack_from_python(tmp_path):
     assert dst.stats()["framework_entries"] == 1
     with pytest.raises(mc.MithrilError):
         dst.unpack_frameworks(str(tmp_path / "missing.tar.zst"))
+
+
+def test_init_explain_records_torch_cache_keys_silently(tmp_path):
+    """init(explain=True) captures torch's FX graph cache key details (here
+    fed in torch's exact log format) into <root>/explain/torch-keys.jsonl,
+    without printing them."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MITHRIL_", "TORCHINDUCTOR_", "TRITON_"))}
+    p = run_python(f"""
+        import logging, mithril_cache
+        mithril_cache.init(root={str(tmp_path / 'root')!r}, explain=True)
+        log = logging.getLogger("torch._inductor.codecache")
+        log.debug("FX graph cache hash details for key fk1:\\n[aaa] inductor_config[flag]: False\\n[bbb] torch_version: x")
+        log.info("fx graph cache miss for key %s", "fk1")
+        log.info("fx graph cache hit for key %s", "fk2")
+    """, env)
+    assert p.returncode == 0, p.stderr.decode()
+    assert b"hash details" not in p.stderr
+    import json
+    lines = [json.loads(l) for l in (tmp_path / "root" / "explain" / "torch-keys.jsonl").read_text().splitlines()]
+    assert [(l["key"], l["outcome"]) for l in lines] == [("fk1", "miss"), ("fk2", "hit")]
+    assert lines[0]["components"]["inductor_config[flag]"] == ["aaa", "False"]
