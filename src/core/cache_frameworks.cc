@@ -159,9 +159,11 @@ Result<void> record_entry_txn(Cache::Impl& impl, const FrameworkDir& dir, const 
     auto it = known.find(f.rel_to_root);
     changed = changed || it == known.end() || it->second->size != f.size || it->second->mtime_ns != f.mtime_ns;
   }
-  report->accessed_entries += used ? 1 : 0;
-  if (!changed) {
-    if (used) MITHRIL_TRY(credit_hit_txn(impl, name, now, report));
+  if (!changed) {  // a hit when the run read it; an entry written in this run is not a hit
+    if (used) {
+      ++report->accessed_entries;
+      MITHRIL_TRY(credit_hit_txn(impl, name, now, report));
+    }
     return {};
   }
   MITHRIL_ASSIGN(const int fd, lock_entry(impl.env, dir.path, rel_name, kind));
@@ -193,7 +195,7 @@ Result<void> record_entry_txn(Cache::Impl& impl, const FrameworkDir& dir, const 
     }
     fresh->emplace_back(name, ready);
   }
-  return impl.index->fw_put_entry(name, kind, out, now, used);
+  return impl.index->fw_put_entry(name, kind, out, now, /*accessed=*/false);
 }
 
 // The entries (by framework dir) that contain any of `paths`.

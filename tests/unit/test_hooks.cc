@@ -96,9 +96,12 @@ TEST_F(FrameworkCacheTest, SyncRecordsEntriesAndCheckQuarantinesAlteredOnes) {
   write("locks/ccd.lock", "");
   auto synced = cache->sync_frameworks(part, act({ind + "/ab/cabc.py"}, {}, false)).value();
   EXPECT_EQ(synced.new_entries, 3u);
-  EXPECT_EQ(synced.accessed_entries, 1u);
+  EXPECT_EQ(synced.accessed_entries, 0u);  // written in this run: not a hit
   EXPECT_EQ(synced.files_hashed, 3u);
   EXPECT_EQ(cache->stats()->framework_entries, 3u);
+  auto again = cache->sync_frameworks(part, act({ind + "/ab/cabc.py"}, {}, false)).value();
+  EXPECT_EQ(again.accessed_entries, 1u);  // read by a later run: a hit
+  EXPECT_EQ(again.new_entries, 0u);
   // Unchanged: nothing hashed again, nothing quarantined.
   auto checked = cache->check_frameworks(part).value();
   EXPECT_EQ(checked.files_hashed, 0u);
