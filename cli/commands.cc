@@ -111,10 +111,24 @@ int cmd_get(const GlobalOptions& g, const std::string& hex, const std::string& o
 }
 
 int cmd_stats(const GlobalOptions& g, bool json, bool prometheus) {
-  const Stats s = check(open_cache(g)->stats());
-  if (json) print_json(stats_json(s));
-  else if (prometheus) print(stats_prometheus(s));
-  else print(stats_table(s));
+  auto cache = open_cache(g);
+  const Stats s = check(cache->stats());
+  if (prometheus) {
+    print(stats_prometheus(s));
+    return 0;
+  }
+  const auto top = check(cache->largest_framework_entries(5));
+  if (json) {
+    auto j = stats_json(s);
+    j["top_entries"] = nlohmann::json::array();
+    for (const auto& e : top) {
+      j["top_entries"].push_back({{"name", e.name}, {"kind", e.kind}, {"size", e.size}, {"hits", e.hits},
+                                  {"compile_ms", e.compile_ms}});
+    }
+    print_json(j);
+  } else {
+    print(stats_table(s) + top_entries_table(top));
+  }
   return 0;
 }
 

@@ -67,8 +67,10 @@ nlohmann::json stats_json(const Stats& s) {
       {"frameworks", [&] {
          nlohmann::json kinds = nlohmann::json::object();
          for (const auto& k : s.framework_kinds) {
-           kinds[k.kind] = {{"entries", k.entries}, {"bytes", k.bytes}, {"hits", k.hits},
-                            {"compile_ms_saved", k.compile_ms_saved}};
+           kinds[k.kind] = {{"entries", k.entries},         {"bytes", k.bytes},
+                            {"hits", k.hits},               {"compile_ms_saved", k.compile_ms_saved},
+                            {"evictions", k.evictions},     {"evicted_bytes", k.evicted_bytes},
+                            {"quarantined", k.quarantined}};
          }
          return kinds;
        }()},
@@ -147,7 +149,9 @@ std::string stats_table(const Stats& s) {
                                       std::to_string(s.get(Counter::kFrameworkNewEntries)) + " compiled");
   for (const auto& k : s.framework_kinds) {
     out += row("  " + k.kind, std::to_string(k.entries) + " entries, " + format_size(k.bytes) + ", " +
-                                  std::to_string(k.hits) + " hits, saved " + seconds(k.compile_ms_saved));
+                                  std::to_string(k.hits) + " hits, saved " + seconds(k.compile_ms_saved) + ", " +
+                                  std::to_string(k.evictions) + " evicted, " + std::to_string(k.quarantined) +
+                                  " quarantined");
   }
   char saved[128];
   std::snprintf(saved, sizeof saved, "~%s (spent compiling: ~%s)", seconds(s.get(Counter::kCompileMsSaved)).c_str(),
@@ -163,6 +167,18 @@ std::string stats_table(const Stats& s) {
                                percent(static_cast<double>(total), static_cast<double>(s.max_size)) + ")");
   out += row("Uncompressed size", format_size(s.logical_bytes));
   out += row("Index size", format_size(s.index_bytes));
+  return out;
+}
+
+std::string top_entries_table(const std::vector<EntrySummary>& top) {
+  if (top.empty()) return "";
+  std::string out = "Largest entries:\n";
+  for (const auto& e : top) {
+    char line[512];
+    std::snprintf(line, sizeof line, "  %10s  %4lld hits  %s\n", format_size(e.size).c_str(),
+                  static_cast<long long>(e.hits), e.name.c_str());
+    out += line;
+  }
   return out;
 }
 

@@ -45,8 +45,11 @@ struct FrameworkKindStats {
   std::string kind;
   std::uint64_t entries = 0;
   std::uint64_t bytes = 0;
-  std::int64_t hits = 0;
-  std::int64_t compile_ms_saved = 0;  // sum over current entries of hits x recorded compile time
+  std::int64_t hits = 0;               // hits of the current entries
+  std::int64_t compile_ms_saved = 0;   // estimated compile time its hits saved (ever)
+  std::int64_t evictions = 0;          // entries of this kind evicted by the budget (ever)
+  std::int64_t evicted_bytes = 0;
+  std::int64_t quarantined = 0;        // entries of this kind quarantined as damaged (ever)
 };
 
 // One point of a root's history, recorded after every framework run and gc

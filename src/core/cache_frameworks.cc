@@ -77,11 +77,13 @@ Result<void> quarantine_fw_file(Cache::Impl& impl, const std::string& rel_to_roo
 
 // Moves the files of a framework entry into quarantine and forgets it. TXN.
 Result<std::uint64_t> quarantine_fw_entry_txn(Cache::Impl& impl, const std::string& name) {
+  MITHRIL_ASSIGN(const std::string kind, impl.index->fw_kind_of(name));
   MITHRIL_ASSIGN(const auto files, impl.index->fw_remove_entry(name));
   MITHRIL_TRY(impl.index->fw_forget_cost(name));
   std::uint64_t bytes = 0;
   for (const auto& f : files) bytes += f.size;
-  MITHRIL_TRY(impl.index->eviction_log_add({impl.env.now_ns(), name, "framework", bytes, "corrupt"}));
+  MITHRIL_TRY(impl.index->eviction_log_add({impl.env.now_ns(), name, kind, bytes, "corrupt"}));
+  MITHRIL_TRY(impl.index->fw_kind_add(kind, 0, 0, 1, 0));
   std::uint64_t moved = 0;
   for (const auto& f : files) moved += quarantine_fw_file(impl, f.path) ? 1 : 0;
   return moved;
@@ -136,7 +138,9 @@ Result<void> credit_hit_txn(Cache::Impl& impl, const std::string& name, std::int
   MITHRIL_TRY(impl.index->fw_touch(name, now));
   MITHRIL_ASSIGN(const std::int64_t saved, impl.index->fw_credit_hit(name));
   report->compile_ns_saved += saved;
-  return {};
+  if (saved == 0) return {};
+  MITHRIL_ASSIGN(const std::string kind, impl.index->fw_kind_of(name));
+  return impl.index->fw_kind_add(kind, 0, 0, 0, saved);
 }
 
 Result<void> record_entry_txn(Cache::Impl& impl, const FrameworkDir& dir, const std::string& rel_name,
@@ -438,6 +442,7 @@ Result<std::uint64_t> evict_oldest_fw_txn(Cache::Impl& impl, const FwEntryRecord
   }
   MITHRIL_ASSIGN(const auto files, impl.index->fw_remove_entry(oldest.name));
   MITHRIL_TRY(impl.index->fw_forget_cost(oldest.name));
+  MITHRIL_TRY(impl.index->fw_kind_add(oldest.kind, 1, static_cast<std::int64_t>(oldest.size), 0, 0));
   for (const auto& f : files) {
     const std::string abs = impl.config.root + "/" + f.path;
     (void)impl.env.unlink(abs);

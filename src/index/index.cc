@@ -1,6 +1,7 @@
 #include "index/index.h"
 
 #include <algorithm>
+#include <map>
 
 #include <sqlite3.h>
 
@@ -49,6 +50,9 @@ CREATE TABLE IF NOT EXISTS history(
   saved_ms INTEGER NOT NULL, evictions INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS eviction_log(
   t INTEGER NOT NULL, name TEXT NOT NULL, kind TEXT NOT NULL, size INTEGER NOT NULL, reason TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS fw_kind_counters(
+  kind TEXT PRIMARY KEY, evictions INTEGER NOT NULL, evicted_bytes INTEGER NOT NULL, quarantined INTEGER NOT NULL,
+  saved_ns INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS fw_costs(
   name TEXT PRIMARY KEY, compile_ns INTEGER NOT NULL, saved_ns INTEGER NOT NULL) WITHOUT ROWID;
 INSERT OR IGNORE INTO meta(k, v) VALUES ('stored_bytes', 0), ('logical_bytes', 0),
@@ -473,16 +477,49 @@ Result<std::vector<FwFile>> Index::fw_entry_files(const std::string& name) {
 }
 
 Result<std::vector<FrameworkKindStats>> Index::fw_kinds() {
-  MITHRIL_STMT(s, "SELECT e.kind, COUNT(*), SUM(e.size), SUM(e.hits), SUM(COALESCE(c.saved_ns, 0)) "
-                  "FROM fw_entries e LEFT JOIN fw_costs c ON c.name = e.name GROUP BY e.kind ORDER BY e.kind");
-  std::vector<FrameworkKindStats> out;
-  for (;;) {
-    MITHRIL_ASSIGN(const bool row, s.step());
-    if (!row) break;
-    out.push_back(FrameworkKindStats{s.text(0), static_cast<std::uint64_t>(s.i64(1)),
-                                     static_cast<std::uint64_t>(s.i64(2)), s.i64(3), s.i64(4) / 1'000'000});
+  std::map<std::string, FrameworkKindStats> kinds;
+  {
+    MITHRIL_STMT(s, "SELECT kind, COUNT(*), SUM(size), SUM(hits) FROM fw_entries GROUP BY kind");
+    for (;;) {
+      MITHRIL_ASSIGN(const bool row, s.step());
+      if (!row) break;
+      auto& k = kinds[s.text(0)];
+      k.kind = s.text(0);
+      k.entries = static_cast<std::uint64_t>(s.i64(1));
+      k.bytes = static_cast<std::uint64_t>(s.i64(2));
+      k.hits = s.i64(3);
+    }
   }
+  MITHRIL_STMT(c, "SELECT kind, evictions, evicted_bytes, quarantined, saved_ns FROM fw_kind_counters");
+  for (;;) {
+    MITHRIL_ASSIGN(const bool row, c.step());
+    if (!row) break;
+    auto& k = kinds[c.text(0)];
+    k.kind = c.text(0);
+    k.evictions = c.i64(1);
+    k.evicted_bytes = c.i64(2);
+    k.quarantined = c.i64(3);
+    k.compile_ms_saved = c.i64(4) / 1'000'000;
+  }
+  std::vector<FrameworkKindStats> out;
+  for (auto& [name, k] : kinds) out.push_back(std::move(k));
   return out;
+}
+
+Result<void> Index::fw_kind_add(const std::string& kind, std::int64_t evictions, std::int64_t evicted_bytes,
+                                std::int64_t quarantined, std::int64_t saved_ns) {
+  MITHRIL_STMT(s, "INSERT INTO fw_kind_counters(kind, evictions, evicted_bytes, quarantined, saved_ns) "
+                  "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(kind) DO UPDATE SET evictions = evictions + ?2, "
+                  "evicted_bytes = evicted_bytes + ?3, quarantined = quarantined + ?4, saved_ns = saved_ns + ?5");
+  s.bind(1, kind).bind(2, evictions).bind(3, evicted_bytes).bind(4, quarantined).bind(5, saved_ns);
+  return s.run();
+}
+
+Result<std::string> Index::fw_kind_of(const std::string& name) {
+  MITHRIL_STMT(s, "SELECT kind FROM fw_entries WHERE name = ?");
+  s.bind(1, name);
+  MITHRIL_ASSIGN(const bool row, s.step());
+  return row ? s.text(0) : std::string("unknown");
 }
 
 Result<std::uint64_t> Index::fw_entry_count() {

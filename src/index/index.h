@@ -123,6 +123,11 @@ class Index {
   Result<std::vector<FwFile>> fw_entry_files(const std::string& name);
   Result<std::uint64_t> fw_entry_count();
   Result<std::vector<FrameworkKindStats>> fw_kinds();
+  // Persistent per-kind counters (write txn required).
+  Result<void> fw_kind_add(const std::string& kind, std::int64_t evictions, std::int64_t evicted_bytes,
+                           std::int64_t quarantined, std::int64_t saved_ns);
+  // The kind of a recorded entry ("unknown" when it is not recorded).
+  Result<std::string> fw_kind_of(const std::string& name);
   // Replaces the entry `name` and its file list. Keeps created/last_access/
   // hits of a previous version; `accessed` sets last_access = now, hits += 1.
   Result<void> fw_put_entry(const std::string& name, const std::string& kind, const std::vector<FwFile>& files,

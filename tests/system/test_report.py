@@ -52,6 +52,9 @@ def test_report_is_self_contained_and_complete(reported):
     assert evicted > 0
     assert html.count("<td>budget</td>") == evicted
     assert html.count("inductor-fxgraph</td>") >= stats["framework_entries"]
+    # per-kind accounting agrees with the totals
+    assert stats["frameworks"]["inductor-fxgraph"]["evictions"] == evicted
+    assert stats["frameworks"]["inductor-fxgraph"]["compile_ms_saved"] == stats["counters"]["compile_ms_saved"] > 0
 
 
 def test_report_renders_in_headless_chromium(reported, tmp_path):
