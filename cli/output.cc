@@ -70,7 +70,7 @@ nlohmann::json stats_json(const Stats& s) {
            kinds[k.kind] = {{"entries", k.entries},         {"bytes", k.bytes},
                             {"hits", k.hits},               {"compile_ms_saved", k.compile_ms_saved},
                             {"evictions", k.evictions},     {"evicted_bytes", k.evicted_bytes},
-                            {"quarantined", k.quarantined}};
+                            {"quarantined", k.quarantined}, {"compiled", k.compiled}};
          }
          return kinds;
        }()},
@@ -149,7 +149,8 @@ std::string stats_table(const Stats& s) {
                                       std::to_string(s.get(Counter::kFrameworkNewEntries)) + " compiled");
   for (const auto& k : s.framework_kinds) {
     out += row("  " + k.kind, std::to_string(k.entries) + " entries, " + format_size(k.bytes) + ", " +
-                                  std::to_string(k.hits) + " hits, saved " + seconds(k.compile_ms_saved) + ", " +
+                                  std::to_string(k.hits) + " hits, " + std::to_string(k.compiled) +
+                                  " compiled, saved " + seconds(k.compile_ms_saved) + ", " +
                                   std::to_string(k.evictions) + " evicted, " + std::to_string(k.quarantined) +
                                   " quarantined");
   }

@@ -50,6 +50,7 @@ struct FrameworkKindStats {
   std::int64_t evictions = 0;          // entries of this kind evicted by the budget (ever)
   std::int64_t evicted_bytes = 0;
   std::int64_t quarantined = 0;        // entries of this kind quarantined as damaged (ever)
+  std::int64_t compiled = 0;           // entries of this kind a framework created: its misses (ever)
 };
 
 // One point of a root's history, recorded after every framework run and gc

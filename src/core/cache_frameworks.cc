@@ -83,7 +83,7 @@ Result<std::uint64_t> quarantine_fw_entry_txn(Cache::Impl& impl, const std::stri
   std::uint64_t bytes = 0;
   for (const auto& f : files) bytes += f.size;
   MITHRIL_TRY(impl.index->eviction_log_add({impl.env.now_ns(), name, kind, bytes, "corrupt"}));
-  MITHRIL_TRY(impl.index->fw_kind_add(kind, 0, 0, 1, 0));
+  MITHRIL_TRY(impl.index->fw_kind_add(kind, {.quarantined = 1}));
   std::uint64_t moved = 0;
   for (const auto& f : files) moved += quarantine_fw_file(impl, f.path) ? 1 : 0;
   return moved;
@@ -140,7 +140,7 @@ Result<void> credit_hit_txn(Cache::Impl& impl, const std::string& name, std::int
   report->compile_ns_saved += saved;
   if (saved == 0) return {};
   MITHRIL_ASSIGN(const std::string kind, impl.index->fw_kind_of(name));
-  return impl.index->fw_kind_add(kind, 0, 0, 0, saved);
+  return impl.index->fw_kind_add(kind, {.saved_ns = saved});
 }
 
 Result<void> record_entry_txn(Cache::Impl& impl, const FrameworkDir& dir, const std::string& rel_name,
@@ -198,6 +198,7 @@ Result<void> record_entry_txn(Cache::Impl& impl, const FrameworkDir& dir, const 
       if (it != activity.written_at_ns.end()) ready = std::max(ready, it->second);
     }
     fresh->emplace_back(name, ready);
+    if (!activity.imported) MITHRIL_TRY(impl.index->fw_kind_add(kind, {.compiled = 1}));
   }
   return impl.index->fw_put_entry(name, kind, out, now, /*accessed=*/false);
 }
@@ -442,7 +443,7 @@ Result<std::uint64_t> evict_oldest_fw_txn(Cache::Impl& impl, const FwEntryRecord
   }
   MITHRIL_ASSIGN(const auto files, impl.index->fw_remove_entry(oldest.name));
   MITHRIL_TRY(impl.index->fw_forget_cost(oldest.name));
-  MITHRIL_TRY(impl.index->fw_kind_add(oldest.kind, 1, static_cast<std::int64_t>(oldest.size), 0, 0));
+  MITHRIL_TRY(impl.index->fw_kind_add(oldest.kind, {.evictions = 1, .evicted_bytes = static_cast<std::int64_t>(oldest.size)}));
   for (const auto& f : files) {
     const std::string abs = impl.config.root + "/" + f.path;
     (void)impl.env.unlink(abs);

@@ -52,7 +52,7 @@ CREATE TABLE IF NOT EXISTS eviction_log(
   t INTEGER NOT NULL, name TEXT NOT NULL, kind TEXT NOT NULL, size INTEGER NOT NULL, reason TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS fw_kind_counters(
   kind TEXT PRIMARY KEY, evictions INTEGER NOT NULL, evicted_bytes INTEGER NOT NULL, quarantined INTEGER NOT NULL,
-  saved_ns INTEGER NOT NULL) WITHOUT ROWID;
+  saved_ns INTEGER NOT NULL, compiled INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS fw_costs(
   name TEXT PRIMARY KEY, compile_ns INTEGER NOT NULL, saved_ns INTEGER NOT NULL) WITHOUT ROWID;
 INSERT OR IGNORE INTO meta(k, v) VALUES ('stored_bytes', 0), ('logical_bytes', 0),
@@ -490,7 +490,7 @@ Result<std::vector<FrameworkKindStats>> Index::fw_kinds() {
       k.hits = s.i64(3);
     }
   }
-  MITHRIL_STMT(c, "SELECT kind, evictions, evicted_bytes, quarantined, saved_ns FROM fw_kind_counters");
+  MITHRIL_STMT(c, "SELECT kind, evictions, evicted_bytes, quarantined, saved_ns, compiled FROM fw_kind_counters");
   for (;;) {
     MITHRIL_ASSIGN(const bool row, c.step());
     if (!row) break;
@@ -500,18 +500,20 @@ Result<std::vector<FrameworkKindStats>> Index::fw_kinds() {
     k.evicted_bytes = c.i64(2);
     k.quarantined = c.i64(3);
     k.compile_ms_saved = c.i64(4) / 1'000'000;
+    k.compiled = c.i64(5);
   }
   std::vector<FrameworkKindStats> out;
   for (auto& [name, k] : kinds) out.push_back(std::move(k));
   return out;
 }
 
-Result<void> Index::fw_kind_add(const std::string& kind, std::int64_t evictions, std::int64_t evicted_bytes,
-                                std::int64_t quarantined, std::int64_t saved_ns) {
-  MITHRIL_STMT(s, "INSERT INTO fw_kind_counters(kind, evictions, evicted_bytes, quarantined, saved_ns) "
-                  "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(kind) DO UPDATE SET evictions = evictions + ?2, "
-                  "evicted_bytes = evicted_bytes + ?3, quarantined = quarantined + ?4, saved_ns = saved_ns + ?5");
-  s.bind(1, kind).bind(2, evictions).bind(3, evicted_bytes).bind(4, quarantined).bind(5, saved_ns);
+Result<void> Index::fw_kind_add(const std::string& kind, const KindDelta& d) {
+  MITHRIL_STMT(s, "INSERT INTO fw_kind_counters(kind, evictions, evicted_bytes, quarantined, saved_ns, compiled) "
+                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(kind) DO UPDATE SET evictions = evictions + ?2, "
+                  "evicted_bytes = evicted_bytes + ?3, quarantined = quarantined + ?4, saved_ns = saved_ns + ?5, "
+                  "compiled = compiled + ?6");
+  s.bind(1, kind).bind(2, d.evictions).bind(3, d.evicted_bytes).bind(4, d.quarantined).bind(5, d.saved_ns)
+      .bind(6, d.compiled);
   return s.run();
 }
 

@@ -124,8 +124,10 @@ class Index {
   Result<std::uint64_t> fw_entry_count();
   Result<std::vector<FrameworkKindStats>> fw_kinds();
   // Persistent per-kind counters (write txn required).
-  Result<void> fw_kind_add(const std::string& kind, std::int64_t evictions, std::int64_t evicted_bytes,
-                           std::int64_t quarantined, std::int64_t saved_ns);
+  struct KindDelta {
+    std::int64_t evictions = 0, evicted_bytes = 0, quarantined = 0, saved_ns = 0, compiled = 0;
+  };
+  Result<void> fw_kind_add(const std::string& kind, const KindDelta& delta);
   // The kind of a recorded entry ("unknown" when it is not recorded).
   Result<std::string> fw_kind_of(const std::string& name);
   // Replaces the entry `name` and its file list. Keeps created/last_access/

@@ -54,6 +54,7 @@ def test_report_is_self_contained_and_complete(reported):
     assert html.count("inductor-fxgraph</td>") >= stats["framework_entries"]
     # per-kind accounting agrees with the totals
     assert stats["frameworks"]["inductor-fxgraph"]["evictions"] == evicted
+    assert stats["frameworks"]["inductor-fxgraph"]["compiled"] == stats["counters"]["framework_new_entries"] == 2 + 6
     saved = stats["counters"]["compile_ms_saved"]
     assert saved > 0
     assert abs(stats["frameworks"]["inductor-fxgraph"]["compile_ms_saved"] - saved) <= 6  # ms rounding per run
