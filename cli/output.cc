@@ -33,6 +33,11 @@ std::string seconds(std::int64_t ms) {
   return buf;
 }
 
+
+const char* kind_name(EntryKind k) { return k == EntryKind::kBlob ? "blob" : "entry"; }
+
+}  // namespace
+
 std::string iso_time(std::int64_t ns) {
   const std::time_t t = static_cast<std::time_t>(ns / 1'000'000'000);
   std::tm tm{};
@@ -41,10 +46,6 @@ std::string iso_time(std::int64_t ns) {
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
 }
-
-const char* kind_name(EntryKind k) { return k == EntryKind::kBlob ? "blob" : "entry"; }
-
-}  // namespace
 
 nlohmann::json stats_json(const Stats& s) {
   nlohmann::json counters = nlohmann::json::object();

@@ -16,6 +16,8 @@ nlohmann::json stats_json(const Stats& s);
 std::string stats_prometheus(const Stats& s);
 // `stats`: a ccache -s style table.
 std::string stats_table(const Stats& s);
+// "2026-11-24T19:29:26Z" from wall-clock ns.
+std::string iso_time(std::int64_t ns);
 // The largest framework entries, one line each (for `stats`).
 std::string top_entries_table(const std::vector<EntrySummary>& top);
 nlohmann::json entry_json(const EntryRecord& e);

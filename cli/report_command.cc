@@ -3,11 +3,12 @@
 #include <algorithm>
 #include <cstdarg>
 #include <cstdio>
-#include <ctime>
 #include <string>
 #include <vector>
 
 #include <mithril/cache.h>
+
+#include "output.h"
 
 namespace mithril::cli {
 namespace {
@@ -39,14 +40,6 @@ __attribute__((format(printf, 1, 2))) std::string fmt(const char* f, ...) {
   return buf;
 }
 
-std::string when(std::int64_t ns) {
-  const std::time_t t = static_cast<std::time_t>(ns / 1'000'000'000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-  return buf;
-}
 
 struct Series {
   std::string name;
@@ -158,7 +151,7 @@ std::string largest_table(const std::vector<EntrySummary>& entries) {
     out += "<tr><td class=\"name\">" + esc(e.name) + "</td><td>" + esc(e.kind) + "</td><td>" + size_text(e.size) +
            "</td><td>" + std::to_string(e.hits) + "</td><td>" +
            (e.compile_ms > 0 ? fmt("%.2f s", static_cast<double>(e.compile_ms) / 1000) : std::string("-")) +
-           "</td><td>" + when(e.last_access_ns) + "</td></tr>";
+           "</td><td>" + iso_time(e.last_access_ns) + "</td></tr>";
   }
   return out + "</table>";
 }
@@ -167,7 +160,7 @@ std::string evictions_table(const std::vector<EvictionRecord>& ev) {
   if (ev.empty()) return "<p>No evictions recorded.</p>";
   std::string out = "<table><tr><th>when (UTC)</th><th>entry</th><th>kind</th><th>size</th><th>reason</th></tr>";
   for (const auto& e : ev) {
-    out += "<tr><td>" + when(e.t_ns) + "</td><td class=\"name\">" + esc(e.name) + "</td><td>" + esc(e.kind) +
+    out += "<tr><td>" + iso_time(e.t_ns) + "</td><td class=\"name\">" + esc(e.name) + "</td><td>" + esc(e.kind) +
            "</td><td>" + size_text(e.size) + "</td><td>" + esc(e.reason) + "</td></tr>";
   }
   return out + "</table>";

@@ -39,18 +39,6 @@ Result<std::optional<std::string>> read_file(Env& env, const std::string& path) 
   return std::optional<std::string>{std::move(out)};
 }
 
-Result<void> make_dirs(Env& env, const std::string& path, unsigned mode) {
-  if (path.empty()) return {};
-  MITHRIL_ASSIGN(const auto st, env.stat(path));
-  if (st) {
-    if (st->is_dir()) return {};
-    return fail(ErrorCode::kIoError, "not a directory: " + path);
-  }
-  const auto slash = path.find_last_of('/');
-  if (slash != std::string::npos && slash > 0) MITHRIL_TRY(make_dirs(env, path.substr(0, slash), mode));
-  return env.mkdir(path, mode);
-}
-
 Result<void> fsync_dir(Env& env, const std::string& dir) {
   MITHRIL_ASSIGN(const int fd, env.open(dir, O_RDONLY | O_DIRECTORY, 0));
   auto synced = env.fsync(fd);
@@ -59,7 +47,11 @@ Result<void> fsync_dir(Env& env, const std::string& dir) {
   return closed;
 }
 
-Result<void> make_dirs_durable(Env& env, const std::string& path, unsigned mode) {
+namespace {
+
+// Creates `path` and its missing parents; with `durable`, fsyncs each new
+// directory's parent after creating it.
+Result<void> make_dirs_impl(Env& env, const std::string& path, unsigned mode, bool durable) {
   if (path.empty()) return {};
   MITHRIL_ASSIGN(const auto st, env.stat(path));
   if (st) {
@@ -68,9 +60,19 @@ Result<void> make_dirs_durable(Env& env, const std::string& path, unsigned mode)
   }
   const auto slash = path.find_last_of('/');
   const std::string parent = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-  if (slash != std::string::npos && slash > 0) MITHRIL_TRY(make_dirs_durable(env, parent, mode));
-  if (auto made = env.mkdir(path, mode); !made && made.error().sys_errno != EEXIST) return made;
-  return fsync_dir(env, parent);
+  if (slash != std::string::npos && slash > 0) MITHRIL_TRY(make_dirs_impl(env, parent, mode, durable));
+  MITHRIL_TRY(env.mkdir(path, mode));  // an existing directory (a racing creator) is fine
+  return durable ? fsync_dir(env, parent) : Result<void>{};
+}
+
+}  // namespace
+
+Result<void> make_dirs(Env& env, const std::string& path, unsigned mode) {
+  return make_dirs_impl(env, path, mode, false);
+}
+
+Result<void> make_dirs_durable(Env& env, const std::string& path, unsigned mode) {
+  return make_dirs_impl(env, path, mode, true);
 }
 
 Result<void> write_file_atomic(Env& env, const std::string& path, const std::string& data,

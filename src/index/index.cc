@@ -59,6 +59,18 @@ INSERT OR IGNORE INTO meta(k, v) VALUES ('stored_bytes', 0), ('logical_bytes', 0
   ('entries', 0), ('objects', 0), ('initialized', 0), ('fw_bytes', 0);
 )sql";
 
+// Rows of (name, kind, size, created, last_access, hits) as records.
+Result<std::vector<FwEntryRecord>> fw_entry_rows(detail::Stmt& s) {
+  std::vector<FwEntryRecord> out;
+  for (;;) {
+    MITHRIL_ASSIGN(const bool row, s.step());
+    if (!row) break;
+    out.push_back(
+        FwEntryRecord{s.text(0), s.text(1), static_cast<std::uint64_t>(s.i64(2)), s.i64(3), s.i64(4), s.i64(5)});
+  }
+  return out;
+}
+
 #define MITHRIL_ENTRY_COLUMNS "key, kind, root, namespace, device, size, created, last_access, hits"
 
 EntryRecord read_entry(const Stmt& s) {
@@ -674,28 +686,14 @@ Result<std::vector<EvictionRecord>> Index::eviction_log(std::size_t limit) {
 Result<std::vector<FwEntryRecord>> Index::fw_largest(std::size_t limit) {
   MITHRIL_STMT(s, "SELECT name, kind, size, created, last_access, hits FROM fw_entries ORDER BY size DESC LIMIT ?");
   s.bind(1, static_cast<std::int64_t>(limit));
-  std::vector<FwEntryRecord> out;
-  for (;;) {
-    MITHRIL_ASSIGN(const bool row, s.step());
-    if (!row) break;
-    out.push_back(
-        FwEntryRecord{s.text(0), s.text(1), static_cast<std::uint64_t>(s.i64(2)), s.i64(3), s.i64(4), s.i64(5)});
-  }
-  return out;
+  return fw_entry_rows(s);
 }
 
 Result<std::vector<FwEntryRecord>> Index::fw_entries(const std::string& prefix) {
   MITHRIL_STMT(s, "SELECT name, kind, size, created, last_access, hits FROM fw_entries "
                   "WHERE substr(name, 1, length(?1)) = ?1 ORDER BY name");
   s.bind(1, prefix);
-  std::vector<FwEntryRecord> out;
-  for (;;) {
-    MITHRIL_ASSIGN(const bool row, s.step());
-    if (!row) break;
-    out.push_back(
-        FwEntryRecord{s.text(0), s.text(1), static_cast<std::uint64_t>(s.i64(2)), s.i64(3), s.i64(4), s.i64(5)});
-  }
-  return out;
+  return fw_entry_rows(s);
 }
 
 Result<std::optional<FwEntryRecord>> Index::fw_oldest() {
