@@ -32,6 +32,7 @@
 #include <string_view>
 #include <vector>
 
+#include <mithril/entry.h>
 #include <mithril/env.h>
 #include <mithril/key.h>
 #include <mithril/result.h>
@@ -112,6 +113,20 @@ std::string sigv4_authorization(const SigV4Request& req, const AwsCredentials& c
 // RFC 3986 encoding as SigV4 wants it (unreserved kept; '/' kept when
 // `keep_slash`).
 std::string aws_uri_encode(std::string_view s, bool keep_slash);
+
+// ---- keyed entries (the C++ API) with a remote as second tier ----
+// Looks `key` up in the local root, then in the remote. A remote hit is
+// verified (key bytes, every file's size and BLAKE3) and stored in the local
+// root before it is returned, so callers only ever read local, verified
+// files. Remote failures are counted (remote_errors / remote_timeouts) and
+// give a miss; bad remote bytes are counted as remote_rejected and give a
+// miss. Local errors are returned.
+Result<std::optional<Entry>> get_entry_through(Cache& cache, RemoteStore& remote, const CacheKey& key);
+// Stores `files` under `key` locally, then uploads them (objects first,
+// then the key's manifest), unless the remote is read-only. Upload failures
+// are counted, not returned: the local put decides the result.
+Result<Digest> put_entry_through(Cache& cache, RemoteStore& remote, const CacheKey& key,
+                                 const std::vector<EntryFile>& files);
 
 // ---- sync: framework cache entries through a remote (docs/remote.md) ----
 struct SyncOptions {

@@ -1,6 +1,7 @@
 #include "remote/remote_layout.h"
 
 #include <openssl/evp.h>
+#include <zstd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -33,6 +34,8 @@ std::string safe_tag(const std::string& tag) {
   return out;
 }
 
+}  // namespace
+
 std::string base64(std::string_view bytes) {
   std::string out(4 * ((bytes.size() + 2) / 3), '\0');
   const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
@@ -53,7 +56,22 @@ std::optional<std::string> unbase64(std::string_view text) {
   return out;
 }
 
-}  // namespace
+std::string compress(std::string_view data, int level) {
+  std::string out(ZSTD_compressBound(data.size()), '\0');
+  const std::size_t n = ZSTD_compress(out.data(), out.size(), data.data(), data.size(), level);
+  if (ZSTD_isError(n)) return {};
+  out.resize(n);
+  return out;
+}
+
+std::optional<std::string> decompress_exact(std::string_view frame, std::uint64_t size) {
+  const unsigned long long declared = ZSTD_getFrameContentSize(frame.data(), frame.size());
+  if (declared != size) return std::nullopt;
+  std::string out(size, '\0');
+  const std::size_t n = ZSTD_decompress(out.data(), out.size(), frame.data(), frame.size());
+  if (ZSTD_isError(n) || n != size) return std::nullopt;
+  return out;
+}
 
 std::string object_key(const Digest& digest) {
   const std::string hex = digest.to_hex();

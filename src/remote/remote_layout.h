@@ -13,6 +13,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,16 @@
 #include <mithril/digest.h>
 
 namespace mithril::remote {
+
+// Codec helpers shared by the sync and keyed paths.
+std::string base64(std::string_view bytes);
+std::optional<std::string> unbase64(std::string_view text);  // nullopt: malformed or too long
+// zstd frame of `data` ("" when zstd fails).
+std::string compress(std::string_view data, int level);
+// Decompresses a frame that must declare and hold exactly `size` bytes;
+// nullopt otherwise (a frame claiming another size is refused before any
+// allocation: no decompression bomb).
+std::optional<std::string> decompress_exact(std::string_view frame, std::uint64_t size);
 
 std::string object_key(const Digest& digest);
 std::string manifest_prefix(const std::string& partition);

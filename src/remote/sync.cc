@@ -126,25 +126,6 @@ class SyncRun {
   Clock::time_point m_last_draw{};
 };
 
-std::string compress(std::string_view data, int level) {
-  std::string out(ZSTD_compressBound(data.size()), '\0');
-  const std::size_t n = ZSTD_compress(out.data(), out.size(), data.data(), data.size(), level);
-  if (ZSTD_isError(n)) return {};
-  out.resize(n);
-  return out;
-}
-
-// Decompresses a frame that must hold exactly `size` bytes; nullopt otherwise
-// (a frame claiming another size is refused before any allocation).
-std::optional<std::string> decompress_exact(std::string_view frame, std::uint64_t size) {
-  const unsigned long long declared = ZSTD_getFrameContentSize(frame.data(), frame.size());
-  if (declared != size) return std::nullopt;
-  std::string out(size, '\0');
-  const std::size_t n = ZSTD_decompress(out.data(), out.size(), frame.data(), frame.size());
-  if (ZSTD_isError(n) || n != size) return std::nullopt;
-  return out;
-}
-
 // Publishes an entry's files last-is-group: Triton reads its "__grp__" file
 // to find the others, so it appears only after them.
 bool publish_before(const std::string& a, const std::string& b) {
@@ -179,7 +160,7 @@ void push_entry(SyncRun& run, PushState& state, Cache& cache, RemoteStore& store
         ++run.report.skipped;  // changed or vanished since it was recorded: next push
         return;
       }
-      std::string frame = compress(**data, options.compression_level);
+      std::string frame = remote::compress(**data, options.compression_level);
       if (frame.size() <= remote::kInlineMax) {
         logical += f.size;
         manifest.inline_frames.emplace(f.path, std::move(frame));
@@ -195,7 +176,7 @@ void push_entry(SyncRun& run, PushState& state, Cache& cache, RemoteStore& store
         ++run.report.skipped;
         return;
       }
-      const std::string frame = compress(**data, options.compression_level);
+      const std::string frame = remote::compress(**data, options.compression_level);
       if (auto put = store.put(key, frame); !put) return run.failed(put.error());
       wire += frame.size();
       logical += f.size;
@@ -251,7 +232,7 @@ void pull_entry(SyncRun& run, Cache& cache, RemoteStore& store, const std::strin
       if (!*frame) return run.rejected("remote entry " + manifest->entry.name + " lacks the object of " + f.path);
       wire += (*frame)->size();
     }
-    auto data = decompress_exact(**frame, f.size);
+    auto data = remote::decompress_exact(**frame, f.size);
     if (!data || blake3(*data) != f.digest) {
       return run.rejected("remote object for " + f.path + " does not match its digest; not written");
     }

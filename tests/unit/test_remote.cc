@@ -292,6 +292,50 @@ TEST_F(SyncTest, CorruptRemoteObjectIsRejectedAndNeverWritten) {
   EXPECT_EQ(b->stats().value().get(Counter::kRemoteRejected), 1);
 }
 
+CacheKey keyed(const std::string& graph) {
+  return CacheKey(graph, {InputSpec{{8, -1}, DType::kFloat32}}, DeviceClass::cpu(CpuIsa::kAvx2), "v1");
+}
+
+TEST_F(SyncTest, KeyedEntriesGoThroughTheRemoteVerified) {
+  auto store = open_remote(remote_url).value();
+  const std::string big = random_bytes(200000, 3);  // an object; "w" travels inline
+  ASSERT_TRUE(put_entry_through(*a, *store, keyed("g1"), {{"kernel.so", big}, {"wrapper.py", "w"}}));
+  auto got = get_entry_through(*b, *store, keyed("g1"));
+  ASSERT_TRUE(got) << got.error().to_string();
+  ASSERT_TRUE(*got);
+  EXPECT_EQ(b->read_entry_file(**got, "kernel.so").value(), std::optional<std::string>(big));
+  EXPECT_EQ(b->stats().value().get(Counter::kRemotePulled), 1);
+  // Now local: served without the remote.
+  auto dead = open_remote("redis://127.0.0.1:1").value();
+  EXPECT_TRUE(get_entry_through(*b, *dead, keyed("g1")).value().has_value());
+  EXPECT_FALSE(get_entry_through(*b, *store, keyed("unknown")).value().has_value());
+}
+
+TEST_F(SyncTest, KeyedEntryWithBadRemoteBytesIsAMissAndNotStored) {
+  auto store = open_remote(remote_url).value();
+  const std::string big = random_bytes(200000, 4);
+  ASSERT_TRUE(put_entry_through(*a, *store, keyed("g2"), {{"kernel.so", big}}));
+  const std::string other = remote::compress(random_bytes(200000, 5), 3);
+  ASSERT_TRUE(store->put(remote::object_key(blake3(big)), other));
+  auto got = get_entry_through(*b, *store, keyed("g2"));
+  ASSERT_TRUE(got) << got.error().to_string();
+  EXPECT_FALSE(*got);
+  EXPECT_FALSE(b->get_entry(keyed("g2")).value().has_value());
+  EXPECT_EQ(b->stats().value().get(Counter::kRemoteRejected), 1);
+}
+
+TEST_F(SyncTest, KeyedLookupWithADeadRemoteIsAMiss) {
+  RemoteOptions quick;
+  quick.connect_timeout_ms = 500;
+  auto dead = open_remote("redis://127.0.0.1:1", quick).value();
+  auto got = get_entry_through(*b, *dead, keyed("g3"));
+  ASSERT_TRUE(got) << got.error().to_string();
+  EXPECT_FALSE(*got);
+  EXPECT_TRUE(put_entry_through(*b, *dead, keyed("g3"), {{"a", "b"}}));  // stored locally all the same
+  EXPECT_TRUE(b->get_entry(keyed("g3")).value().has_value());
+  EXPECT_EQ(b->stats().value().get(Counter::kRemoteErrors), 2);
+}
+
 TEST_F(SyncTest, UnreachableRemoteIsCountedNotFatal) {
   SyncOptions o;
   o.remote.connect_timeout_ms = 500;
