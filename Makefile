@@ -35,12 +35,17 @@ asan-test: deps
 	  -DMITHRIL_SANITIZE=address,undefined -DMITHRIL_BUILD_BENCH=OFF
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	$(ASAN_BUILD)/tests/mithril_unit_tests --gtest_brief=1
+	# The system suites against the ASan+UBSan binaries too (figures not reported twice).
+	MITHRIL_REPORT_DIR= MITHRIL_BIN=$(CURDIR)/$(ASAN_BUILD)/cli/mithril python3 -m pytest -q tests/system
 
 tsan-test: deps
 	cmake -S . -B $(TSAN_BUILD) $(GENERATOR) -DCMAKE_BUILD_TYPE=Debug -DMITHRIL_WERROR=ON \
 	  -DMITHRIL_SANITIZE=thread -DMITHRIL_BUILD_BENCH=OFF
-	cmake --build $(TSAN_BUILD) -j $(JOBS) --target mithril_unit_tests
+	cmake --build $(TSAN_BUILD) -j $(JOBS) --target mithril_unit_tests mithril_stress mithril_cli
 	TSAN_OPTIONS=halt_on_error=1 $(TSAN_BUILD)/tests/mithril_unit_tests --gtest_brief=1
+	# Many threads of one process on one Cache, under TSan: a race fails the stress run.
+	TSAN_OPTIONS=halt_on_error=1 MITHRIL_REPORT_DIR= MITHRIL_STRESS_SECONDS=4 \
+	  MITHRIL_BIN=$(CURDIR)/$(TSAN_BUILD)/cli/mithril python3 -m pytest -q tests/system/test_stress.py
 
 system-test: build
 	MITHRIL_BIN=$(CURDIR)/$(BUILD)/cli/mithril python3 -m pytest -q tests/system
