@@ -1,4 +1,5 @@
 #include "core/manifest.h"
+#include "util/hex.h"
 #include "util/json_util.h"
 
 #include <nlohmann/json.hpp>
@@ -27,34 +28,6 @@ Result<void> validate_entry_path(const std::string& name) {
 
 namespace detail {
 
-namespace {
-std::string to_hex(std::string_view bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out += kHex[c >> 4];
-    out += kHex[c & 0xf];
-  }
-  return out;
-}
-
-std::optional<std::string> from_hex(std::string_view hex) {
-  if (hex.size() % 2 != 0) return std::nullopt;
-  std::string out;
-  for (std::size_t i = 0; i < hex.size(); i += 2) {
-    int v = 0;
-    for (int k = 0; k < 2; ++k) {
-      const char c = hex[i + k];
-      const int d = (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
-      if (d < 0) return std::nullopt;
-      v = v * 16 + d;
-    }
-    out += static_cast<char>(v);
-  }
-  return out;
-}
-}  // namespace
 
 std::string serialize_manifest(const Entry& entry) {
   nlohmann::ordered_json j;

@@ -4,26 +4,18 @@
 
 #include <mithril/digest.h>
 
+#include "util/hex.h"
+
 extern "C" std::size_t blake3_simd_degree(void);  // from blake3_dispatch.c
 
 namespace mithril {
-namespace {
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-}  // namespace
 
 std::optional<Digest> Digest::from_hex(std::string_view hex) {
   if (hex.size() != kSize * 2) return std::nullopt;
   std::array<std::uint8_t, kSize> out{};
   for (std::size_t i = 0; i < kSize; ++i) {
-    const int hi = hex_value(hex[2 * i]);
-    const int lo = hex_value(hex[2 * i + 1]);
+    const int hi = detail::hex_digit(hex[2 * i]);
+    const int lo = detail::hex_digit(hex[2 * i + 1]);
     if (hi < 0 || lo < 0) return std::nullopt;
     out[i] = static_cast<std::uint8_t>(hi << 4 | lo);
   }
@@ -38,13 +30,7 @@ std::optional<Digest> Digest::from_bytes(std::span<const std::uint8_t> raw) {
 }
 
 std::string Digest::to_hex() const {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out(kSize * 2, '0');
-  for (std::size_t i = 0; i < kSize; ++i) {
-    out[2 * i] = kHex[m_bytes[i] >> 4];
-    out[2 * i + 1] = kHex[m_bytes[i] & 0xf];
-  }
-  return out;
+  return detail::to_hex(std::string_view(reinterpret_cast<const char*>(m_bytes.data()), kSize));
 }
 
 struct Hasher::State {

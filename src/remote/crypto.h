@@ -10,7 +10,6 @@ namespace mithril::remote {
 std::string sha256_hex(std::string_view data);
 // Raw 32-byte MAC.
 std::string hmac_sha256(std::string_view key, std::string_view data);
-std::string to_hex(std::string_view bytes);
 // Constant-time comparison of two strings of equal length.
 bool equal_constant_time(std::string_view a, std::string_view b);
 

@@ -12,8 +12,8 @@
 #include <mithril/log.h>
 #include <mithril/remote.h>
 
-#include "remote/crypto.h"
 #include "remote/remote_layout.h"
+#include "util/hex.h"
 #include "util/json_util.h"
 
 namespace mithril {
@@ -21,22 +21,6 @@ namespace {
 
 std::string keyed_path(const CacheKey& key) {
   return "v1/keys/" + key.device().to_string() + "/" + key.digest().to_hex() + ".json";
-}
-
-std::optional<std::string> from_hex(std::string_view hex) {
-  if (hex.size() % 2 != 0) return std::nullopt;
-  std::string out;
-  for (std::size_t i = 0; i < hex.size(); i += 2) {
-    int v = 0;
-    for (const char c : hex.substr(i, 2)) {
-      v <<= 4;
-      if (c >= '0' && c <= '9') v |= c - '0';
-      else if (c >= 'a' && c <= 'f') v |= c - 'a' + 10;
-      else return std::nullopt;
-    }
-    out += static_cast<char>(v);
-  }
-  return out;
 }
 
 void count_failure(Cache& cache, const Error& e) {
@@ -53,7 +37,7 @@ Result<Digest> put_entry_through(Cache& cache, RemoteStore& remote, const CacheK
   nlohmann::ordered_json j;
   j["format"] = "mithril-keyed";
   j["version"] = 1;
-  j["key"] = remote::to_hex(key.serialize());
+  j["key"] = detail::to_hex(key.serialize());
   j["files"] = nlohmann::ordered_json::array();
   std::uint64_t wire = 0;
   for (const auto& f : files) {
@@ -108,7 +92,7 @@ Result<std::optional<Entry>> get_entry_through(Cache& cache, RemoteStore& remote
     if (j.at("format").get<std::string>() != "mithril-keyed" || detail::json_i64(j.at("version")) != 1) {
       return rejected("remote keyed entry has an unknown format");
     }
-    const auto key_bytes = from_hex(j.at("key").get<std::string>());
+    const auto key_bytes = detail::from_hex(j.at("key").get<std::string>());
     if (!key_bytes || *key_bytes != key.serialize()) return rejected("remote keyed entry is for another key");
     std::uint64_t total = 0;
     for (const auto& f : j.at("files")) {

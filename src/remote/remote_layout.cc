@@ -13,6 +13,7 @@
 #include <mithril/version.h>
 
 #include "remote/crypto.h"
+#include "util/hex.h"
 #include "util/json_util.h"
 
 namespace mithril::remote {
@@ -107,7 +108,7 @@ std::string encode_manifest(const EntryManifest& m, const std::string& hmac_key)
   }
   std::string text = j.dump();
   if (!hmac_key.empty()) {
-    text += std::string(kHmacTrailer) + to_hex(hmac_sha256(hmac_key, text)) + "\n";
+    text += std::string(kHmacTrailer) + detail::to_hex(hmac_sha256(hmac_key, text)) + "\n";
   }
   return text;
 }
@@ -124,7 +125,7 @@ Result<EntryManifest> decode_manifest(std::string_view text, const std::string& 
     if (trailer == std::string_view::npos) return fail(ErrorCode::kCorruption, "remote manifest is not signed");
     std::string_view sig = text.substr(trailer + kHmacTrailer.size());
     while (!sig.empty() && sig.back() == '\n') sig.remove_suffix(1);
-    if (!equal_constant_time(sig, to_hex(hmac_sha256(hmac_key, body)))) {
+    if (!equal_constant_time(sig, detail::to_hex(hmac_sha256(hmac_key, body)))) {
       return fail(ErrorCode::kCorruption, "remote manifest has a wrong signature (other key, or altered)");
     }
   }

@@ -9,25 +9,15 @@
 #include <mithril/remote.h>
 
 #include "remote/crypto.h"
+#include "util/hex.h"
 
 namespace mithril {
 namespace remote {
 
-std::string to_hex(std::string_view bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (const unsigned char c : bytes) {
-    out += kHex[c >> 4];
-    out += kHex[c & 15];
-  }
-  return out;
-}
-
 std::string sha256_hex(std::string_view data) {
   unsigned char md[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), md);
-  return to_hex(std::string_view(reinterpret_cast<const char*>(md), sizeof md));
+  return detail::to_hex(std::string_view(reinterpret_cast<const char*>(md), sizeof md));
 }
 
 std::string hmac_sha256(std::string_view key, std::string_view data) {
@@ -116,7 +106,7 @@ std::string sigv4_authorization(const SigV4Request& req, const AwsCredentials& c
   key = remote::hmac_sha256(key, region);
   key = remote::hmac_sha256(key, service);
   key = remote::hmac_sha256(key, "aws4_request");
-  const std::string signature = remote::to_hex(remote::hmac_sha256(key, string_to_sign));
+  const std::string signature = detail::to_hex(remote::hmac_sha256(key, string_to_sign));
   return "AWS4-HMAC-SHA256 Credential=" + creds.access_key_id + "/" + scope + ", SignedHeaders=" + signed_headers +
          ", Signature=" + signature;
 }

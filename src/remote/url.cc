@@ -3,15 +3,10 @@
 
 #include <mithril/remote.h>
 
+#include "util/hex.h"
+
 namespace mithril {
 namespace {
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 Result<std::string> percent_decode(std::string_view s) {
   std::string out;
@@ -22,8 +17,8 @@ Result<std::string> percent_decode(std::string_view s) {
       continue;
     }
     if (i + 2 >= s.size()) return fail(ErrorCode::kInvalidArgument, "bad %-escape in remote URL");
-    const int hi = hex_value(s[i + 1]);
-    const int lo = hex_value(s[i + 2]);
+    const int hi = detail::hex_digit(s[i + 1]);
+    const int lo = detail::hex_digit(s[i + 2]);
     if (hi < 0 || lo < 0) return fail(ErrorCode::kInvalidArgument, "bad %-escape in remote URL");
     out += static_cast<char>(hi * 16 + lo);
     i += 2;
