@@ -14,6 +14,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -153,32 +154,32 @@ void push_entry(SyncRun& run, PushState& state, Cache& cache, RemoteStore& store
         continue;
       }
     }
-    if (f.size <= remote::kInlineMax * 8) {  // may compress small enough to inline: read before asking
+    // The file's zstd frame, read (and checked against its record) at most once.
+    std::optional<std::string> frame;
+    const auto load = [&]() -> bool {
       auto data = read_file(cache.env(), base + f.path);
       if (!data || !*data || (*data)->size() != f.size || blake3(**data) != f.digest) {
         std::lock_guard lock(run.mu);
         ++run.report.skipped;  // changed or vanished since it was recorded: next push
-        return;
+        return false;
       }
-      std::string frame = remote::compress(**data, options.compression_level);
-      if (frame.size() <= remote::kInlineMax) {
+      frame = remote::compress(**data, options.compression_level);
+      return true;
+    };
+    if (f.size <= remote::kInlineMax * 8) {  // may compress small enough to inline: read before asking
+      if (!load()) return;
+      if (frame->size() <= remote::kInlineMax) {
         logical += f.size;
-        manifest.inline_frames.emplace(f.path, std::move(frame));
+        manifest.inline_frames.emplace(f.path, std::move(*frame));
         continue;
       }
     }
     auto there = store.exists(key);
     if (!there) return run.failed(there.error());
     if (!*there) {
-      auto data = read_file(cache.env(), base + f.path);
-      if (!data || !*data || (*data)->size() != f.size || blake3(**data) != f.digest) {
-        std::lock_guard lock(run.mu);
-        ++run.report.skipped;
-        return;
-      }
-      const std::string frame = remote::compress(**data, options.compression_level);
-      if (auto put = store.put(key, frame); !put) return run.failed(put.error());
-      wire += frame.size();
+      if (!frame && !load()) return;
+      if (auto put = store.put(key, *frame); !put) return run.failed(put.error());
+      wire += frame->size();
       logical += f.size;
       ++objects;
     } else {
