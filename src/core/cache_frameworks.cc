@@ -136,7 +136,7 @@ using FreshEntries = std::vector<std::pair<std::string, std::int64_t>>;
 // A reused entry: marks it used and credits the compile time it saved.
 Result<void> credit_hit_txn(Cache::Impl& impl, const std::string& name, std::int64_t now, FrameworkReport* report) {
   MITHRIL_TRY(impl.index->fw_touch(name, now));
-  MITHRIL_ASSIGN(const std::int64_t saved, impl.index->fw_credit_hit(name));
+  MITHRIL_ASSIGN(const std::int64_t saved, impl.index->fw_cost(name));
   report->compile_ns_saved += saved;
   if (saved == 0) return {};
   MITHRIL_ASSIGN(const std::string kind, impl.index->fw_kind_of(name));

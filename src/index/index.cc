@@ -54,7 +54,7 @@ CREATE TABLE IF NOT EXISTS fw_kind_counters(
   kind TEXT PRIMARY KEY, evictions INTEGER NOT NULL, evicted_bytes INTEGER NOT NULL, quarantined INTEGER NOT NULL,
   saved_ns INTEGER NOT NULL, compiled INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS fw_costs(
-  name TEXT PRIMARY KEY, compile_ns INTEGER NOT NULL, saved_ns INTEGER NOT NULL) WITHOUT ROWID;
+  name TEXT PRIMARY KEY, compile_ns INTEGER NOT NULL) WITHOUT ROWID;
 INSERT OR IGNORE INTO meta(k, v) VALUES ('stored_bytes', 0), ('logical_bytes', 0),
   ('entries', 0), ('objects', 0), ('initialized', 0), ('fw_bytes', 0);
 )sql";
@@ -610,7 +610,7 @@ Result<void> Index::fw_touch(const std::string& name, std::int64_t t) {
 }
 
 Result<void> Index::fw_set_cost(const std::string& name, std::int64_t compile_ns) {
-  MITHRIL_STMT(s, "INSERT INTO fw_costs(name, compile_ns, saved_ns) VALUES (?, ?, 0) "
+  MITHRIL_STMT(s, "INSERT INTO fw_costs(name, compile_ns) VALUES (?, ?) "
                   "ON CONFLICT(name) DO UPDATE SET compile_ns = excluded.compile_ns");
   s.bind(1, name).bind(2, compile_ns);
   return s.run();
@@ -621,15 +621,6 @@ Result<std::int64_t> Index::fw_cost(const std::string& name) {
   s.bind(1, name);
   MITHRIL_ASSIGN(const bool row, s.step());
   return row ? s.i64(0) : 0;
-}
-
-Result<std::int64_t> Index::fw_credit_hit(const std::string& name) {
-  MITHRIL_ASSIGN(const std::int64_t cost, fw_cost(name));
-  if (cost == 0) return 0;
-  MITHRIL_STMT(s, "UPDATE fw_costs SET saved_ns = saved_ns + compile_ns WHERE name = ?");
-  s.bind(1, name);
-  MITHRIL_TRY(s.run());
-  return cost;
 }
 
 Result<void> Index::fw_forget_cost(const std::string& name) {

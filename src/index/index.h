@@ -144,12 +144,11 @@ class Index {
   Result<void> eviction_log_add(const EvictionRecord& e);
   Result<std::vector<EvictionRecord>> eviction_log(std::size_t limit);  // newest first
   Result<std::vector<FwEntryRecord>> fw_largest(std::size_t limit);
-  // Compile-time accounting (fw_costs, keyed by entry name). fw_credit_hit
-  // adds the entry's recorded cost to its saved total and returns it (0 when
-  // unknown). Write txn required except for fw_cost.
+  // Compile-time accounting (fw_costs, keyed by entry name): the recorded
+  // cost of producing an entry (0 when unknown). Write txn required except
+  // for fw_cost. What hits saved is counted per kind (fw_kind_add).
   Result<void> fw_set_cost(const std::string& name, std::int64_t compile_ns);
   Result<std::int64_t> fw_cost(const std::string& name);
-  Result<std::int64_t> fw_credit_hit(const std::string& name);
   Result<void> fw_forget_cost(const std::string& name);
   // Entries whose name starts with `prefix` (e.g. "cpu-AVX2/"), by name.
   Result<std::vector<FwEntryRecord>> fw_entries(const std::string& prefix);
