@@ -151,39 +151,39 @@ const std::vector<Scenario>& scenarios() {
   return all;
 }
 
+// Runs `s` once on a copy of the template in `work`, failing its
+// `fail_at`-th OS call (0: none). Returns {calls the operation made, faults
+// injected}, or {-1, 0} when the copy could not be opened.
+std::pair<int, int> run_on_copy(const Scenario& s, const std::string& tmpl, const std::string& work, int fail_at) {
+  fs::copy(tmpl, work, fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+  FaultEnv env;
+  env.freeze_clock();
+  auto cache = open_at(work + "/root", env);
+  if (cache == nullptr) return {-1, 0};
+  const int before = env.calls();
+  if (fail_at > 0) env.fail_call(fail_at, fail_at % 2 == 0 ? EIO : ENOSPC);
+  s.run(*cache, work);
+  return {env.calls() - before, env.injected()};
+}
+
 class EveryCallSite : public ::testing::TestWithParam<std::size_t> {};
 
 TEST_P(EveryCallSite, FailingAnyOsCallLosesNothing) {
   const Scenario& s = scenarios()[GetParam()];
   TempDir tmpl;
   const Baseline base = make_template(tmpl.path());
-  // Count the calls the operation makes when nothing fails.
   int calls = 0;
   {
-    TempDir work;
-    fs::copy(tmpl.path(), work.path(), fs::copy_options::recursive | fs::copy_options::overwrite_existing);
-    FaultEnv env;
-    env.freeze_clock();
-    auto cache = open_at(work.path() + "/root", env);
-    ASSERT_NE(cache, nullptr);
-    const int before = env.calls();
-    s.run(*cache, work.path());
-    calls = env.calls() - before;
+    TempDir work;  // count the calls the operation makes when nothing fails
+    calls = run_on_copy(s, tmpl.path(), work.path(), 0).first;
   }
   ASSERT_GT(calls, 0) << s.name;
   int injected = 0;
   for (int i = 1; i <= calls; ++i) {
     TempDir work;
-    fs::copy(tmpl.path(), work.path(), fs::copy_options::recursive | fs::copy_options::overwrite_existing);
-    {
-      FaultEnv env;
-      env.freeze_clock();
-      auto cache = open_at(work.path() + "/root", env);
-      ASSERT_NE(cache, nullptr);
-      env.fail_call(i, i % 2 == 0 ? EIO : ENOSPC);
-      s.run(*cache, work.path());
-      injected += env.injected();
-    }
+    const auto [made, faults] = run_on_copy(s, tmpl.path(), work.path(), i);
+    ASSERT_GE(made, 0) << s.name << ": cannot open the copy";
+    injected += faults;
     check_invariants(work.path(), base, s.may_delete, std::string(s.name) + " with call " + std::to_string(i) + " failing");
     if (::testing::Test::HasFatalFailure()) return;
   }
