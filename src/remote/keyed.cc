@@ -43,22 +43,18 @@ Result<Digest> put_entry_through(Cache& cache, RemoteStore& remote, const CacheK
   for (const auto& f : files) {
     const Digest d = blake3(f.data);
     nlohmann::ordered_json file{{"name", f.name}, {"size", f.data.size()}, {"blake3", d.to_hex()}};
-    const std::string frame = remote::compress(f.data, 3);
-    if (frame.empty()) return fail(ErrorCode::kInternal, "zstd compression failed");
-    if (frame.size() <= remote::kInlineMax) {
-      file["zstd"] = remote::base64(frame);
-    } else {
-      auto there = remote.exists(remote::object_key(d));
-      if (there && !*there) {
-        auto put = remote.put(remote::object_key(d), frame);
-        if (!put) there = std::unexpected(put.error());
-        wire += frame.size();
-      }
-      if (!there) {
-        count_failure(cache, there.error());
-        return digest;  // stored locally; the remote is best effort
-      }
+    auto placed = remote::place_file(remote, d, f.data.size(), [&]() -> std::optional<std::string> {
+      std::string frame = remote::compress(f.data, 3);
+      if (frame.empty()) return std::nullopt;  // zstd failed
+      return frame;
+    });
+    if (!placed) {
+      count_failure(cache, placed.error());
+      return digest;  // stored locally; the remote is best effort
     }
+    if (placed->skipped) return fail(ErrorCode::kInternal, "zstd compression failed");
+    if (placed->inline_frame) file["zstd"] = remote::base64(*placed->inline_frame);
+    wire += placed->uploaded_bytes;
     j["files"].push_back(std::move(file));
   }
   const std::string text = j.dump();

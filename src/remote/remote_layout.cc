@@ -74,6 +74,34 @@ std::optional<std::string> decompress_exact(std::string_view frame, std::uint64_
   return out;
 }
 
+Result<Placement> place_file(RemoteStore& store, const Digest& digest, std::uint64_t size,
+                             const std::function<std::optional<std::string>()>& frame_of) {
+  Placement p;
+  std::optional<std::string> frame;
+  if (size <= kInlineMax * 8) {  // may compress small enough to inline: load before asking the remote
+    frame = frame_of();
+    if (!frame) {
+      p.skipped = true;
+      return p;
+    }
+    if (frame->size() <= kInlineMax) {
+      p.inline_frame = std::move(frame);
+      return p;
+    }
+  }
+  const std::string key = object_key(digest);
+  MITHRIL_ASSIGN(const bool there, store.exists(key));
+  if (there) return p;
+  if (!frame) frame = frame_of();
+  if (!frame) {
+    p.skipped = true;
+    return p;
+  }
+  MITHRIL_TRY(store.put(key, *frame));
+  p.uploaded_bytes = frame->size();
+  return p;
+}
+
 std::string object_key(const Digest& digest) {
   const std::string hex = digest.to_hex();
   return "v1/objects/" + hex.substr(0, 2) + "/" + hex;

@@ -12,6 +12,7 @@
 // "\nhmac-sha256:<hex>\n" signing every byte before it.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -19,6 +20,7 @@
 
 #include <mithril/cache.h>
 #include <mithril/digest.h>
+#include <mithril/remote.h>
 
 namespace mithril::remote {
 
@@ -33,6 +35,20 @@ std::string compress(std::string_view data, int level);
 std::optional<std::string> decompress_exact(std::string_view frame, std::uint64_t size);
 
 std::string object_key(const Digest& digest);
+
+// Where one file's bytes go in a remote, by one rule for framework and keyed
+// entries: a zstd frame of at most kInlineMax travels inline in the manifest
+// (returned); a larger one is the object object_key(digest), uploaded unless
+// the remote has it already. Files over 8 x kInlineMax are not loaded before
+// that check. `frame_of` produces the frame, or nullopt when the file cannot
+// be had (then `skipped`).
+struct Placement {
+  bool skipped = false;
+  std::optional<std::string> inline_frame;
+  std::uint64_t uploaded_bytes = 0;  // > 0: uploaded now; 0 and no inline frame: already there
+};
+Result<Placement> place_file(RemoteStore& store, const Digest& digest, std::uint64_t size,
+                             const std::function<std::optional<std::string>()>& frame_of);
 std::string manifest_prefix(const std::string& partition);
 std::string entry_id(const std::string& name);
 std::string manifest_key(const std::string& partition, const std::string& name);

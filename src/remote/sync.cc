@@ -154,32 +154,24 @@ void push_entry(SyncRun& run, PushState& state, Cache& cache, RemoteStore& store
         continue;
       }
     }
-    // The file's zstd frame, read (and checked against its record) at most once.
-    std::optional<std::string> frame;
-    const auto load = [&]() -> bool {
+    auto placed = remote::place_file(store, f.digest, f.size, [&]() -> std::optional<std::string> {
       auto data = read_file(cache.env(), base + f.path);
-      if (!data || !*data || (*data)->size() != f.size || blake3(**data) != f.digest) {
-        std::lock_guard lock(run.mu);
-        ++run.report.skipped;  // changed or vanished since it was recorded: next push
-        return false;
-      }
-      frame = remote::compress(**data, options.compression_level);
-      return true;
-    };
-    if (f.size <= remote::kInlineMax * 8) {  // may compress small enough to inline: read before asking
-      if (!load()) return;
-      if (frame->size() <= remote::kInlineMax) {
-        logical += f.size;
-        manifest.inline_frames.emplace(f.path, std::move(*frame));
-        continue;
-      }
+      if (!data || !*data || (*data)->size() != f.size || blake3(**data) != f.digest) return std::nullopt;
+      return remote::compress(**data, options.compression_level);
+    });
+    if (!placed) return run.failed(placed.error());
+    if (placed->skipped) {
+      std::lock_guard lock(run.mu);
+      ++run.report.skipped;  // changed or vanished since it was recorded: next push
+      return;
     }
-    auto there = store.exists(key);
-    if (!there) return run.failed(there.error());
-    if (!*there) {
-      if (!frame && !load()) return;
-      if (auto put = store.put(key, *frame); !put) return run.failed(put.error());
-      wire += frame->size();
+    if (placed->inline_frame) {
+      logical += f.size;
+      manifest.inline_frames.emplace(f.path, std::move(*placed->inline_frame));
+      continue;
+    }
+    if (placed->uploaded_bytes > 0) {
+      wire += placed->uploaded_bytes;
       logical += f.size;
       ++objects;
     } else {
