@@ -25,3 +25,19 @@ class Mithril:
 
     def object_path(self, digest):
         return self.root / "objects" / digest[:2] / digest[2:4] / digest
+
+
+def inductor_dir(m):
+    """The TORCHINDUCTOR_CACHE_DIR `mithril env` points into m's root."""
+    out = m.run("env").stdout.decode()
+    return [l for l in out.splitlines() if "TORCHINDUCTOR_CACHE_DIR" in l][0].split("=", 1)[1].strip("'")
+
+
+def write_files(d, files):
+    """Writes {relative path: bytes} under directory d; returns d."""
+    for rel, data in files.items():
+        p = os.path.join(d, rel)
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+        with open(p, "wb") as fh:
+            fh.write(data)
+    return d

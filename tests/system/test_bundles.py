@@ -8,11 +8,7 @@ import tarfile
 
 import pytest
 
-
-def inductor_dir(mithril):
-    out = mithril.run("env").stdout.decode()
-    line = [l for l in out.splitlines() if "TORCHINDUCTOR_CACHE_DIR" in l][0]
-    return line.split("=", 1)[1].strip("'")
+from mithril_testlib import inductor_dir, write_files
 
 
 def fill(d):
@@ -22,11 +18,7 @@ def fill(d):
         "cd/ccd.main.so": b"\x7fELF" + os.urandom(500),
         "aotautograd/aq/entry": os.urandom(700),
     }
-    for rel, data in files.items():
-        p = os.path.join(d, rel)
-        os.makedirs(os.path.dirname(p), exist_ok=True)
-        with open(p, "wb") as fh:
-            fh.write(data)
+    write_files(d, files)
     return files
 
 

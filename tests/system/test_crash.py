@@ -67,10 +67,9 @@ def test_sigkill_at_random_points_leaves_only_valid_entries(mithril, tmp_path):
         lambda: base + ["verify", "--repair"],
     ]
     # A source of framework entries for unpack and pull.
-    from mithril_testlib import Mithril
+    from mithril_testlib import Mithril, inductor_dir
     source = Mithril(mithril.binary, tmp_path / "source")
-    out = source.run("env").stdout.decode()
-    inductor = pathlib.Path([l for l in out.splitlines() if "TORCHINDUCTOR" in l][0].split("=", 1)[1].strip("'"))
+    inductor = pathlib.Path(inductor_dir(source))
     sources = {}
     for i in range(12):
         rel = f"inductor/fxgraph/{i:02x}/f{i:04x}/entry"

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from mithril_testlib import Mithril
+from mithril_testlib import Mithril, inductor_dir, write_files
 import remote_servers as rs
 
 COMPILER = """
@@ -27,19 +27,8 @@ else:
 """
 
 
-def inductor_dir(m):
-    out = m.run("env").stdout.decode()
-    return [l for l in out.splitlines() if "TORCHINDUCTOR_CACHE_DIR" in l][0].split("=", 1)[1].strip("'")
-
-
 def fill(m, files):
-    d = inductor_dir(m)
-    for rel, data in files.items():
-        p = os.path.join(d, rel)
-        os.makedirs(os.path.dirname(p), exist_ok=True)
-        with open(p, "wb") as fh:
-            fh.write(data)
-    return d
+    return write_files(inductor_dir(m), files)
 
 
 FILES = {
