@@ -1,7 +1,9 @@
 #include "index/index.h"
 
 #include <algorithm>
+#include <chrono>
 #include <map>
+#include <thread>
 
 #include <sqlite3.h>
 
@@ -144,18 +146,30 @@ Result<std::unique_ptr<Index>> Index::open(const std::string& path, IndexOptions
   std::unique_ptr<Index> index(new Index(db));
   sqlite3_busy_timeout(db, options.busy_timeout_ms);
   sqlite3_extended_result_codes(db, 1);
-  MITHRIL_TRY(index->exec("PRAGMA journal_mode=WAL"));
+  // SQLite answers SQLITE_BUSY without calling the busy handler in a few
+  // WAL set-up cases (another connection switching the journal mode or
+  // running recovery, as when several processes open a new root at once):
+  // such steps are retried with a short sleep, up to the busy timeout.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(options.busy_timeout_ms);
+  const auto retry_busy = [&](const auto& step) -> Result<void> {
+    for (;;) {
+      auto r = step();
+      if (r || r.error().code != ErrorCode::kBusy || std::chrono::steady_clock::now() > deadline) return r;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  };
+  MITHRIL_TRY(retry_busy([&] { return index->exec("PRAGMA journal_mode=WAL"); }));
   MITHRIL_TRY(index->exec(options.durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL"));
   MITHRIL_TRY(index->exec("PRAGMA foreign_keys=OFF"));
   // Reads the schema: fails here with SQLITE_NOTADB/CORRUPT on a damaged header.
-  MITHRIL_TRY(index->begin_write());
-  auto created = index->exec(kSchema);
-  if (created) created = index->exec("INSERT OR IGNORE INTO meta(k, v) VALUES ('schema_version', 1)");
-  if (!created) {
-    index->rollback();
-    return std::unexpected(created.error());
-  }
-  MITHRIL_TRY(index->commit());
+  MITHRIL_TRY(retry_busy([&]() -> Result<void> {
+    MITHRIL_TRY(index->begin_write());
+    auto created = index->exec(kSchema);
+    if (created) created = index->exec("INSERT OR IGNORE INTO meta(k, v) VALUES ('schema_version', 1)");
+    if (created) created = index->commit();
+    if (!created) index->rollback();
+    return created;
+  }));
   MITHRIL_ASSIGN(const std::int64_t version, index->meta("schema_version"));
   if (version != kSchemaVersion) {
     return fail(ErrorCode::kCorruption, "index " + path + " has schema version " +
