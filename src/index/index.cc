@@ -7,6 +7,7 @@
 
 #include <sqlite3.h>
 
+#include "index/schema_check.h"
 #include "index/sqlite_stmt.h"
 
 namespace mithril {
@@ -176,6 +177,10 @@ Result<std::unique_ptr<Index>> Index::open(const std::string& path, IndexOptions
                                             std::to_string(version) + ", expected " +
                                             std::to_string(kSchemaVersion));
   }
+  // Tables of the same names but other columns (another program's database,
+  // or damage that left a valid one) would fail at the first query.
+  auto shape = detail::check_schema(db, kSchema);
+  if (!shape) return fail(shape.error().code, "index " + path + ": " + shape.error().message);
   return index;
 }
 

@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <filesystem>
 #include <thread>
@@ -6,6 +7,7 @@
 #include <mithril/cache.h>
 
 #include "fault_env.h"
+#include "index/index.h"
 #include "temp_dir.h"
 
 namespace mithril {
@@ -218,6 +220,37 @@ TEST(Cache, RebuildsADamagedIndex) {
   EXPECT_TRUE(kept) << "the damaged file is kept for inspection";
 }
 
+// A valid SQLite database whose tables differ from this version's schema
+// (another program's file, or damage that left a valid database) is set
+// aside and rebuilt at open, not met by the first query.
+TEST(Cache, RebuildsAnIndexWithAnotherSchema) {
+  for (const char* change : {"ALTER TABLE entries DROP COLUMN device",
+                             "DROP INDEX entries_lru; CREATE INDEX entries_lru ON entries(hits)",
+                             "CREATE TRIGGER t AFTER INSERT ON objects BEGIN DELETE FROM objects; END"}) {
+    SCOPED_TRACE(change);
+    TempDir dir;
+    Digest b;
+    {
+      auto cache = open_cache(config_for(dir));
+      b = cache->put_blob("survivor")->digest;
+    }
+    {  // another program edits the database
+      sqlite3* db = nullptr;
+      ASSERT_EQ(sqlite3_open((dir / "index.db").c_str(), &db), SQLITE_OK);
+      EXPECT_EQ(sqlite3_exec(db, change, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+      sqlite3_close(db);
+    }
+    auto changed = Index::open(dir / "index.db", {});
+    ASSERT_FALSE(changed);
+    EXPECT_EQ(changed.error().code, ErrorCode::kCorruption);
+    EXPECT_NE(changed.error().message.find("schema differs"), std::string::npos) << changed.error().message;
+    auto cache = open_cache(config_for(dir));
+    EXPECT_EQ(**cache->get_blob(b), "survivor");
+    ASSERT_TRUE(cache->put_blob("after"));
+    EXPECT_EQ(cache->stats()->entries, 2u);
+  }
+}
+
 TEST(Cache, VerifyQuarantinesAndReportsOrphans) {
   TempDir dir;
   auto cache = open_cache(config_for(dir));
@@ -287,13 +320,6 @@ TEST(Cache, ClearEmptiesTheRootButKeepsCounters) {
   EXPECT_EQ(s.get(Counter::kPuts), 5);
 }
 
-}  // namespace
-}  // namespace mithril
-
-#include "index/index.h"
-
-namespace mithril {
-namespace {
 
 // What a process killed between the commit that dooms an object and the
 // unlink leaves behind: the entry is gone, the object row is gone, the file
