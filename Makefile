@@ -4,13 +4,14 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
 FUZZ_BUILD ?= build-fuzz
+TIDY_BUILD ?= build-tidy
 FUZZ_SECONDS ?= 20
 # The suites leave their figures here for `make hardening-report`.
 export MITHRIL_REPORT_DIR := $(CURDIR)/$(BUILD)/hardening
 GENERATOR := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build demo demo-store test unit-test asan-test tsan-test system-test python-install python-test e2e-test fuzz-test report-reset hardening-report bench clean
+.PHONY: all deps build demo demo-store test unit-test asan-test tsan-test system-test python-install python-test e2e-test fuzz-test tidy report-reset hardening-report bench clean
 
 all: build
 
@@ -66,16 +67,27 @@ fuzz-test: deps
 	cmake --build $(FUZZ_BUILD) -j $(JOBS)
 	python3 tests/fuzz/run_fuzzers.py $(FUZZ_BUILD) --seconds $(FUZZ_SECONDS)
 
+# clang-tidy (.clang-tidy's checks) over all C++ of the product: src, cli,
+# bench and the Python bindings, with their headers. Any finding fails.
+# Configure only: the compile database is all clang-tidy needs.
+tidy: deps
+	cmake -S . -B $(TIDY_BUILD) $(GENERATOR) -DCMAKE_BUILD_TYPE=Release -DMITHRIL_BUILD_TESTS=OFF \
+	  -DMITHRIL_BUILD_PYTHON=ON -Dpybind11_DIR="$$(python3 -m pybind11 --cmakedir)" >/dev/null
+	run-clang-tidy-19 -p $(TIDY_BUILD) -j $(JOBS) -quiet -warnings-as-errors='*' \
+	  '$(CURDIR)/(src|cli|bench|python/bindings)/' > $(TIDY_BUILD)/tidy.log 2>&1 \
+	  || { grep -E -A3 'warning:|error:' $(TIDY_BUILD)/tidy.log; echo "clang-tidy: findings above"; exit 1; }
+	@echo "clang-tidy: clean ($$(grep -c '^\[' $(TIDY_BUILD)/tidy.log) files)"
+
 report-reset:
 	rm -rf $(MITHRIL_REPORT_DIR)
 
 hardening-report:
 	python3 tests/hardening_report.py $(MITHRIL_REPORT_DIR)
 
-test: report-reset unit-test asan-test tsan-test system-test python-test e2e-test fuzz-test hardening-report
+test: report-reset tidy unit-test asan-test tsan-test system-test python-test e2e-test fuzz-test hardening-report
 
 bench: build
 	$(BUILD)/bench/mithril_bench
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD) $(TIDY_BUILD)

@@ -25,6 +25,7 @@
 #include <mithril/hooks.h>
 
 #include "index/index.h"
+#include "util/format.h"
 
 using namespace mithril;
 using Clock = std::chrono::steady_clock;
@@ -53,7 +54,7 @@ std::string random_bytes(std::size_t n, std::uint64_t seed) {
 template <typename T>
 T must(Result<T> r, const char* what) {
   if (!r) {
-    std::fprintf(stderr, "bench: %s: %s\n", what, r.error().to_string().c_str());
+    detail::print_to(stderr, "bench: %s: %s\n", what, r.error().to_string().c_str());
     std::exit(1);
   }
   if constexpr (!std::is_void_v<T>) return std::move(*r);
@@ -80,10 +81,10 @@ CacheConfig config_at(const std::string& root) {
   return c;
 }
 
-void row(const char* name, const char* unit, double ours, const char* base_name, double base, double ratio,
+void row(const std::string& name, const char* unit, double ours, const char* base_name, double base, double ratio,
          const char* target) {
-  std::printf("| %-34s | %10.2f %-5s | %-26s | %10.2f %-5s | %6.2fx | %-22s |\n", name, ours, unit, base_name, base,
-              unit, ratio, target);
+  std::printf("| %-34s | %10.2f %-5s | %-26s | %10.2f %-5s | %6.2fx | %-22s |\n", name.c_str(), ours, unit, base_name,
+              base, unit, ratio, target);
 }
 
 // 1. Hit lookup: index lookup + open + read + verify of a 4 KiB blob.
@@ -91,6 +92,7 @@ void bench_hit_latency(const std::string& dir, int objects, int lookups) {
   const std::string root = dir + "/hit";
   auto cache = must(Cache::open(config_at(root)), "open");
   std::vector<Digest> digests;
+  digests.reserve(static_cast<std::size_t>(objects));
   for (int i = 0; i < objects; ++i) digests.push_back(must(cache->put_blob(random_bytes(4096, i)), "put").digest);
   must(cache->flush(), "flush");
   std::mt19937 rng(42);
@@ -234,12 +236,11 @@ void bench_index(const std::string& dir, int entries) {
   for (int i = 0; i < unlinks; ++i) ::unlink((dir + "/unlink/" + std::to_string(i)).c_str());
   const double unlink_us = seconds_since(t0) / unlinks * 1e6;
   const double per_entry_us = evict_s / static_cast<double>(report.evicted_entries) * 1e6;
-  char name[64];
-  std::snprintf(name, sizeof name, "open, %d entries (median)", entries);
-  row(name, "ms", median(open_ms), "(target)", 100.0, median(open_ms) / 100.0, "< 100 ms");
-  std::snprintf(name, sizeof name, "evict 10%% (%llu entries), per entry",
-                static_cast<unsigned long long>(report.evicted_entries));
-  row(name, "us", per_entry_us, "unlink of one small file", unlink_us, per_entry_us / unlink_us, "(no target)");
+  row(detail::str_format("open, %d entries (median)", entries), "ms", median(open_ms), "(target)", 100.0,
+      median(open_ms) / 100.0, "< 100 ms");
+  const auto evicted = static_cast<unsigned long long>(report.evicted_entries);
+  row(detail::str_format("evict 10%% (%llu entries), per entry", evicted), "us", per_entry_us,
+      "unlink of one small file", unlink_us, per_entry_us / unlink_us, "(no target)");
   std::printf("\n  eviction of %llu entries took %.2f s in total (index work plus unlink attempts)\n",
               static_cast<unsigned long long>(report.evicted_entries), evict_s);
 }
@@ -253,7 +254,7 @@ void bench_framework_bookkeeping(const std::string& dir, int entries) {
   const std::string ind = framework_dirs(root, part)[0].path;
   for (int i = 0; i < entries; ++i) {
     const std::string key = blake3(std::to_string(i)).to_hex().substr(0, 20);
-    const std::string d = ind + "/fxgraph/" + key.substr(0, 2) + "/f" + key;
+    const std::string d = detail::concat(ind, "/fxgraph/", key.substr(0, 2), "/f", key);
     std::filesystem::create_directories(d);
     bare_write(d + "/entry", random_bytes(1024, static_cast<std::uint64_t>(i)));
   }
@@ -291,9 +292,8 @@ void bench_framework_bookkeeping(const std::string& dir, int entries) {
   }
   const double stat_ms = seconds_since(t0) * 1e3;
   const double total = median(check_ms) + median(sync_ms);
-  char name[64];
-  std::snprintf(name, sizeof name, "run bookkeeping, %d entries", entries);
-  row(name, "ms", total, "stat of every file", stat_ms, total / stat_ms, "< 50 ms");
+  row(detail::str_format("run bookkeeping, %d entries", entries), "ms", total, "stat of every file", stat_ms,
+      total / stat_ms, "< 50 ms");
   std::printf("\n  first sync (hashing %d new files) took %.2f s; per warm run: check %.1f ms + sync %.1f ms"
               " (a full rescan, used when no watcher ran, takes %.1f ms)\n",
               entries, first_s, median(check_ms), median(sync_ms), median(rescan_ms));

@@ -8,6 +8,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <optional>
 
 #include <mithril/cache.h>
 #include <mithril/version.h>
@@ -19,6 +20,7 @@
 #include "serve_command.h"
 #include "torch_explain.h"
 #include <mithril/hooks.h>
+#include "util/format.h"
 
 namespace mithril::cli {
 namespace {
@@ -71,7 +73,7 @@ Digest parse_digest(const std::string& text) {
   return *d;
 }
 
-void print(const std::string& s) { std::fwrite(s.data(), 1, s.size(), stdout); }
+void print(const std::string& s) { detail::write_text(stdout, s); }
 void print_json(const nlohmann::json& j) { print(j.dump(2) + "\n"); }
 
 int cmd_put(const GlobalOptions& g, const std::vector<std::string>& files, bool json) {
@@ -173,11 +175,8 @@ int cmd_verify(const GlobalOptions& g, bool repair, bool json) {
 int cmd_config(const GlobalOptions& g) {
   const CacheConfig c = load(g);
   for (const auto& k : config_keys()) {
-    char buf[512];
-    std::snprintf(buf, sizeof buf, "%-18s = %-28s (%s; env %s)\n", k.name.c_str(),
-                  get_config_value(c, k.name).c_str(), config_source_name(c.sources.at(k.name)),
-                  k.env_var.c_str());
-    print(buf);
+    print(detail::str_format("%-18s = %-28s (%s; env %s)\n", k.name.c_str(), get_config_value(c, k.name).c_str(),
+                             config_source_name(c.sources.at(k.name)), k.env_var.c_str()));
   }
   return 0;
 }
@@ -202,7 +201,7 @@ CacheKey parse_key_args(const std::string& graph, const std::vector<std::string>
       if (dim == "?" || dim == "-1") spec.shape.push_back(InputSpec::kDynamic);
       else if (!dim.empty() && dim.find_first_not_of("0123456789") == std::string::npos && dim.size() < 19)
         spec.shape.push_back(std::stoll(dim));
-      else throw CommandError{"input '" + in + "': bad dimension '" + dim + "'", kExitUsage};
+      else throw CommandError{detail::concat("input '", in, "': bad dimension '", dim, "'"), kExitUsage};
       pos = x + 1;
     }
     specs.push_back(std::move(spec));
@@ -246,6 +245,189 @@ int cmd_explain(const GlobalOptions& g, const CacheKey& wanted) {
   return kExitError;
 }
 
+// Every option of every subcommand, as CLI11 fills them.
+struct Args {
+  GlobalOptions g;
+  bool json = false;
+  std::vector<std::string> files;
+  std::string digest, output, gc_max, graph, device = "cpu-DEFAULT", salt;
+  std::vector<std::string> inputs;
+  bool repair = false, dump = false, prometheus = false, quiet = false, strict = false;
+  bool run_explain = false, torch_explain = false;
+  std::size_t limit = SIZE_MAX;
+  std::vector<std::string> command;
+  std::string python = "python3", remote_url, tag, bundle, report_out = "mithril-report.html", metrics_listen;
+};
+
+// The subcommands; after parsing, the one given converts to true.
+struct Commands {
+  CLI::App *put, *get, *rm, *stats, *ls, *gc, *verify, *clear, *config;
+  CLI::App *run, *env, *demo, *pack, *unpack, *push, *pull, *prefetch, *report, *serve;
+  CLI::App *key, *explain;
+};
+
+void add_store_commands(CLI::App& app, Args& a, Commands& c) {
+  c.put = app.add_subcommand("put", "store files (or - for stdin); prints DIGEST  FILE like b3sum");
+  c.put->add_option("files", a.files, "files to store")->required();
+  c.put->add_flag("--json", a.json, "print JSON");
+  c.get = app.add_subcommand("get", "write a stored object to stdout or a file");
+  c.get->add_option("digest", a.digest, "64 hex characters")->required();
+  c.get->add_option("-o,--output", a.output, "write to this file (atomically) instead of stdout");
+  c.rm = app.add_subcommand("rm", "remove an entry by its key digest");
+  c.rm->add_option("digest", a.digest, "64 hex characters")->required();
+  c.stats = app.add_subcommand("stats", "show counters and sizes");
+  c.stats->add_flag("--json", a.json, "print JSON (schema in docs/cli.md)");
+  c.stats->add_flag("--prometheus", a.prometheus, "print Prometheus text exposition (for a node-exporter textfile)");
+  c.ls = app.add_subcommand("ls", "list entries, most recently used first");
+  c.ls->add_flag("--json", a.json, "print JSON");
+  c.ls->add_option("--limit", a.limit, "at most N entries");
+  c.gc = app.add_subcommand("gc", "evict least-recently-used entries down to the budget");
+  c.gc->add_option("--max-size", a.gc_max, "budget for this run (default: the configured max_size)");
+  c.gc->add_flag("--json", a.json, "print JSON");
+  c.verify = app.add_subcommand("verify", "hash every object; quarantine corrupt ones");
+  c.verify->add_flag("--repair", a.repair, "also check the index, remove orphans and stale temp files");
+  c.verify->add_flag("--json", a.json, "print JSON");
+  c.clear = app.add_subcommand("clear", "delete every entry (counters are kept)");
+  c.config = app.add_subcommand("config", "show the effective configuration and where each value came from");
+}
+
+void add_framework_commands(CLI::App& app, Args& a, Commands& c) {
+  c.run = app.add_subcommand("run", "run a command with torch/Triton caches in the root: checked before, bounded after");
+  c.run->add_option("command", a.command, "the command and its arguments (after --)")->required();
+  c.run->add_flag("-q,--quiet", a.quiet, "no summary line");
+  c.run->add_option("--remote", a.remote_url, "pull from this remote before, push after (default: config key remote)");
+  c.run->add_flag("--explain", a.run_explain, "record torch's FX graph cache keys for `mithril explain --torch`");
+  c.run->prefix_command();
+  c.env = app.add_subcommand("env", "print shell exports that point torch/Triton caches into the root");
+  c.demo = app.add_subcommand("demo", "torch.compile a small model cold, then warm, and print the speed-up");
+  c.demo->add_option("--python", a.python, "Python interpreter with torch installed (default python3)");
+  c.pack = app.add_subcommand("pack", "write this machine's framework cache into one bundle file");
+  c.pack->add_option("file", a.bundle, "bundle to write (zstd-compressed tar)")->required();
+  c.unpack = app.add_subcommand("unpack", "check a bundle completely, then add its framework cache to the root");
+  c.unpack->add_option("file", a.bundle, "bundle to read")->required();
+  c.push = app.add_subcommand("push", "upload this machine's framework cache entries the remote lacks");
+  c.pull = app.add_subcommand("pull", "download the remote's entries for this machine's device class");
+  c.prefetch = app.add_subcommand("prefetch", "same as pull (for warming a machine ahead of a job)");
+  for (auto* sub : {c.push, c.pull, c.prefetch}) {
+    sub->add_option("--remote", a.remote_url, "s3://..., redis://..., file:///... (default: config key remote)");
+    sub->add_option("--tag", a.tag, sub == c.push ? "also record the pushed entries under this name"
+                                                  : "only the entries recorded under this tag");
+    sub->add_flag("--json", a.json, "print a JSON report on stdout");
+    sub->add_flag("--strict", a.strict, "exit 3 when any remote operation failed or was rejected");
+  }
+  c.report = app.add_subcommand("report", "write a self-contained HTML report (charts, largest entries, evictions)");
+  c.report->add_option("-o,--output", a.report_out, "file to write (default mithril-report.html)");
+  c.serve = app.add_subcommand("serve", "serve Prometheus metrics of the root over HTTP until SIGINT/SIGTERM");
+  c.serve->add_option("--metrics", a.metrics_listen, "PORT or HOST:PORT to listen on (default host 127.0.0.1)")
+      ->required();
+}
+
+void add_key_commands(CLI::App& app, Args& a, Commands& c) {
+  c.key = app.add_subcommand("key", "compute a CacheKey digest, or --dump the exact bytes hashed");
+  c.key->add_option("--graph", a.graph, "graph hash")->required();
+  c.key->add_option("--input", a.inputs, "input spec SHAPE:DTYPE, e.g. 8x?x128:float32 (? = dynamic)");
+  c.key->add_option("--device", a.device, "cpu-<ISA>, cuda, cuda-sm90 (default cpu-DEFAULT)");
+  c.key->add_option("--salt", a.salt, "namespace/version salt");
+  c.key->add_flag("--dump", a.dump, "print the field-by-field dump of the key bytes");
+  c.explain = app.add_subcommand("explain", "say why a key misses: the nearest cached key's differing fields");
+  c.explain->add_flag("--torch", a.torch_explain, "explain the latest `run --explain` job's FX graph cache misses");
+  c.explain->add_option("--graph", a.graph, "graph hash (mithril keys)");
+  c.explain->add_option("--input", a.inputs, "input spec SHAPE:DTYPE, e.g. 8x?x128:float32");
+  c.explain->add_option("--device", a.device, "cpu-<ISA>, cuda, cuda-sm90 (default cpu-DEFAULT)");
+  c.explain->add_option("--salt", a.salt, "namespace/version salt");
+}
+
+// The store and key commands; nullopt when none of them was given.
+std::optional<int> dispatch_store(const Commands& c, const Args& a) {
+  const GlobalOptions& g = a.g;
+  if (*c.put) return cmd_put(g, a.files, a.json);
+  if (*c.get) return cmd_get(g, a.digest, a.output);
+  if (*c.rm) {
+    const bool removed = check(open_cache(g)->remove(parse_digest(a.digest)));
+    if (!removed) throw CommandError{a.digest + " is not in the cache"};
+    return 0;
+  }
+  if (*c.stats) return cmd_stats(g, a.json, a.prometheus);
+  if (*c.ls) return cmd_ls(g, a.json, a.limit);
+  if (*c.gc) return cmd_gc(g, a.gc_max, a.json);
+  if (*c.verify) return cmd_verify(g, a.repair, a.json);
+  if (*c.clear) {
+    check(open_cache(g)->clear());
+    return 0;
+  }
+  if (*c.config) return cmd_config(g);
+  if (*c.key) {
+    const CacheKey k = parse_key_args(a.graph, a.inputs, a.device, a.salt);
+    print(a.dump ? k.debug_dump() : k.digest().to_hex() + "\n");
+    return 0;
+  }
+  if (*c.explain) {
+    if (a.torch_explain) return explain_torch(load(g));
+    if (a.graph.empty()) throw CommandError{"explain needs --graph (a mithril key) or --torch", kExitUsage};
+    return cmd_explain(g, parse_key_args(a.graph, a.inputs, a.device, a.salt));
+  }
+  return std::nullopt;
+}
+
+int cmd_run(const Args& a) {
+  std::vector<std::string> command = a.command;
+  if (!command.empty() && command.front() == "--") command.erase(command.begin());
+  if (command.empty()) throw CommandError{"run needs a command: mithril run -- CMD ARGS...", kExitUsage};
+  CacheConfig run_config = load(a.g);
+  if (!a.remote_url.empty()) check(set_config_value(run_config, "remote", a.remote_url));
+  if (a.run_explain) (void)enable_torch_explain(std::filesystem::absolute(run_config.root).string());
+  return run_with_hooks(run_config, command, a.quiet);
+}
+
+int cmd_sync(const Commands& c, const Args& a) {
+  const CacheConfig sync_config = load(a.g);
+  const std::string url = a.remote_url.empty() ? sync_config.remote : a.remote_url;
+  if (url.empty()) throw CommandError{"no remote: pass --remote URL or set MITHRIL_REMOTE", kExitUsage};
+  if (auto ok = parse_remote_url(url); !ok) throw CommandError{ok.error().message, kExitUsage};
+  return *c.push ? cmd_push(sync_config, url, a.tag, a.json, a.strict)
+                 : cmd_pull(sync_config, url, a.tag, a.json, a.strict);
+}
+
+int cmd_demo(const Args& a) {
+  GlobalOptions demo_g = a.g;
+  if (demo_g.root.empty()) {
+    char tmpl[] = "/tmp/mithril-demo-XXXXXX";
+    if (::mkdtemp(tmpl) == nullptr) throw CommandError{"cannot create a temporary root"};
+    demo_g.root = std::string(tmpl) + "/root";
+  }
+  return run_demo(load(demo_g), a.python);
+}
+
+// The framework-cache commands; nullopt when none of them was given.
+std::optional<int> dispatch_frameworks(const Commands& c, const Args& a) {
+  if (*c.run) return cmd_run(a);
+  if (*c.env) return print_env(load(a.g));
+  if (*c.serve) return serve_metrics(load(a.g), a.metrics_listen);
+  if (*c.report) {
+    const std::string html = check(render_report(*open_cache(a.g)));
+    check(write_file_atomic(Env::posix(), a.report_out, html, false));
+    detail::print_to(stderr, "mithril: wrote %s\n", a.report_out.c_str());
+    return 0;
+  }
+  if (*c.push || *c.pull || *c.prefetch) return cmd_sync(c, a);
+  if (*c.pack) {
+    const auto r = check(open_cache(a.g)->pack_frameworks(detect_partition(), a.bundle));
+    detail::print_to(stderr, "mithril: packed %llu files (%s) of %s into %s\n",
+                     static_cast<unsigned long long>(r.files), format_size(r.bytes).c_str(), r.partition.c_str(),
+                     a.bundle.c_str());
+    return 0;
+  }
+  if (*c.unpack) {
+    const auto r = check(open_cache(a.g)->unpack_frameworks(a.bundle));
+    detail::print_to(stderr, "mithril: unpacked %llu files (%s) into %s, %llu already present\n",
+                     static_cast<unsigned long long>(r.files), format_size(r.bytes).c_str(), r.partition.c_str(),
+                     static_cast<unsigned long long>(r.skipped_existing));
+    return 0;
+  }
+  if (*c.demo) return cmd_demo(a);
+  return std::nullopt;
+}
+
 }  // namespace
 
 int run_cli(int argc, char** argv) {
@@ -253,91 +435,14 @@ int run_cli(int argc, char** argv) {
   app.require_subcommand(0, 1);  // 0 so an unknown word is reported by name
   app.fallthrough();
   app.set_version_flag("--version", std::string("mithril ") + kVersion);
-  GlobalOptions g;
-  app.add_option("--root", g.root, "cache root (default: $MITHRIL_ROOT or ~/.cache/mithril)");
-  app.add_option("--max-size", g.max_size, "size budget, e.g. 500M, 20G, 1.5T");
-  app.add_option("--set", g.sets, "override a config key: --set compression=true");
-
-  bool json = false;
-  std::vector<std::string> files;
-  std::string digest, output, gc_max, graph, device = "cpu-DEFAULT", salt;
-  std::vector<std::string> inputs;
-  bool repair = false, dump = false;
-  std::size_t limit = SIZE_MAX;
-
-  auto* put = app.add_subcommand("put", "store files (or - for stdin); prints DIGEST  FILE like b3sum");
-  put->add_option("files", files, "files to store")->required();
-  put->add_flag("--json", json, "print JSON");
-  auto* get = app.add_subcommand("get", "write a stored object to stdout or a file");
-  get->add_option("digest", digest, "64 hex characters")->required();
-  get->add_option("-o,--output", output, "write to this file (atomically) instead of stdout");
-  auto* rm = app.add_subcommand("rm", "remove an entry by its key digest");
-  rm->add_option("digest", digest, "64 hex characters")->required();
-  auto* stats = app.add_subcommand("stats", "show counters and sizes");
-  bool prometheus = false;
-  stats->add_flag("--json", json, "print JSON (schema in docs/cli.md)");
-  stats->add_flag("--prometheus", prometheus, "print Prometheus text exposition (for a node-exporter textfile)");
-  auto* ls = app.add_subcommand("ls", "list entries, most recently used first");
-  ls->add_flag("--json", json, "print JSON");
-  ls->add_option("--limit", limit, "at most N entries");
-  auto* gc = app.add_subcommand("gc", "evict least-recently-used entries down to the budget");
-  gc->add_option("--max-size", gc_max, "budget for this run (default: the configured max_size)");
-  gc->add_flag("--json", json, "print JSON");
-  auto* verify = app.add_subcommand("verify", "hash every object; quarantine corrupt ones");
-  verify->add_flag("--repair", repair, "also check the index, remove orphans and stale temp files");
-  verify->add_flag("--json", json, "print JSON");
-  auto* clear = app.add_subcommand("clear", "delete every entry (counters are kept)");
-  auto* config = app.add_subcommand("config", "show the effective configuration and where each value came from");
-  std::vector<std::string> command;
-  bool quiet = false;
-  std::string python = "python3";
-  auto* run = app.add_subcommand("run", "run a command with torch/Triton caches in the root: checked before, bounded after");
-  run->add_option("command", command, "the command and its arguments (after --)")->required();
-  run->add_flag("-q,--quiet", quiet, "no summary line");
-  std::string remote_url, tag;
-  bool strict = false;
-  run->add_option("--remote", remote_url, "pull from this remote before, push after (default: config key remote)");
-  bool run_explain = false;
-  run->add_flag("--explain", run_explain, "record torch's FX graph cache keys for `mithril explain --torch`");
-  run->prefix_command();
-  auto* env = app.add_subcommand("env", "print shell exports that point torch/Triton caches into the root");
-  auto* demo = app.add_subcommand("demo", "torch.compile a small model cold, then warm, and print the speed-up");
-  demo->add_option("--python", python, "Python interpreter with torch installed (default python3)");
-  std::string bundle;
-  auto* pack = app.add_subcommand("pack", "write this machine's framework cache into one bundle file");
-  pack->add_option("file", bundle, "bundle to write (zstd-compressed tar)")->required();
-  auto* unpack = app.add_subcommand("unpack", "check a bundle completely, then add its framework cache to the root");
-  unpack->add_option("file", bundle, "bundle to read")->required();
-  auto* push = app.add_subcommand("push", "upload this machine's framework cache entries the remote lacks");
-  auto* pull = app.add_subcommand("pull", "download the remote's entries for this machine's device class");
-  auto* prefetch = app.add_subcommand("prefetch", "same as pull (for warming a machine ahead of a job)");
-  for (auto* sub : {push, pull, prefetch}) {
-    sub->add_option("--remote", remote_url, "s3://..., redis://..., file:///... (default: config key remote)");
-    sub->add_option("--tag", tag, sub == push ? "also record the pushed entries under this name"
-                                              : "only the entries recorded under this tag");
-    sub->add_flag("--json", json, "print a JSON report on stdout");
-    sub->add_flag("--strict", strict, "exit 3 when any remote operation failed or was rejected");
-  }
-  std::string report_out = "mithril-report.html";
-  auto* report = app.add_subcommand("report", "write a self-contained HTML report (charts, largest entries, evictions)");
-  report->add_option("-o,--output", report_out, "file to write (default mithril-report.html)");
-  std::string metrics_listen;
-  auto* serve = app.add_subcommand("serve", "serve Prometheus metrics of the root over HTTP until SIGINT/SIGTERM");
-  serve->add_option("--metrics", metrics_listen, "PORT or HOST:PORT to listen on (default host 127.0.0.1)")->required();
-  auto* key = app.add_subcommand("key", "compute a CacheKey digest, or --dump the exact bytes hashed");
-  key->add_option("--graph", graph, "graph hash")->required();
-  key->add_option("--input", inputs, "input spec SHAPE:DTYPE, e.g. 8x?x128:float32 (? = dynamic)");
-  key->add_option("--device", device, "cpu-<ISA>, cuda, cuda-sm90 (default cpu-DEFAULT)");
-  key->add_option("--salt", salt, "namespace/version salt");
-  key->add_flag("--dump", dump, "print the field-by-field dump of the key bytes");
-  auto* explain = app.add_subcommand("explain", "say why a key misses: the nearest cached key's differing fields");
-  bool torch_explain = false;
-  explain->add_flag("--torch", torch_explain, "explain the latest `run --explain` job's FX graph cache misses");
-  explain->add_option("--graph", graph, "graph hash (mithril keys)");
-  explain->add_option("--input", inputs, "input spec SHAPE:DTYPE, e.g. 8x?x128:float32");
-  explain->add_option("--device", device, "cpu-<ISA>, cuda, cuda-sm90 (default cpu-DEFAULT)");
-  explain->add_option("--salt", salt, "namespace/version salt");
-
+  Args a;
+  app.add_option("--root", a.g.root, "cache root (default: $MITHRIL_ROOT or ~/.cache/mithril)");
+  app.add_option("--max-size", a.g.max_size, "size budget, e.g. 500M, 20G, 1.5T");
+  app.add_option("--set", a.g.sets, "override a config key: --set compression=true");
+  Commands c{};
+  add_store_commands(app, a, c);
+  add_framework_commands(app, a, c);
+  add_key_commands(app, a, c);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -345,89 +450,17 @@ int run_cli(int argc, char** argv) {
     return rc == 0 ? 0 : kExitUsage;
   }
   try {
-    if (*put) return cmd_put(g, files, json);
-    if (*get) return cmd_get(g, digest, output);
-    if (*rm) {
-      const bool removed = check(open_cache(g)->remove(parse_digest(digest)));
-      if (!removed) throw CommandError{digest + " is not in the cache"};
-      return 0;
-    }
-    if (*stats) return cmd_stats(g, json, prometheus);
-    if (*ls) return cmd_ls(g, json, limit);
-    if (*gc) return cmd_gc(g, gc_max, json);
-    if (*verify) return cmd_verify(g, repair, json);
-    if (*clear) {
-      check(open_cache(g)->clear());
-      return 0;
-    }
-    if (*config) return cmd_config(g);
-    if (*key) {
-      const CacheKey k = parse_key_args(graph, inputs, device, salt);
-      print(dump ? k.debug_dump() : k.digest().to_hex() + "\n");
-      return 0;
-    }
-    if (*explain) {
-      if (torch_explain) return explain_torch(load(g));
-      if (graph.empty()) throw CommandError{"explain needs --graph (a mithril key) or --torch", kExitUsage};
-      return cmd_explain(g, parse_key_args(graph, inputs, device, salt));
-    }
-    if (*run) {
-      if (!command.empty() && command.front() == "--") command.erase(command.begin());
-      if (command.empty()) throw CommandError{"run needs a command: mithril run -- CMD ARGS...", kExitUsage};
-      CacheConfig run_config = load(g);
-      if (!remote_url.empty()) {
-        check(set_config_value(run_config, "remote", remote_url));
-      }
-      if (run_explain) (void)enable_torch_explain(std::filesystem::absolute(run_config.root).string());
-      return run_with_hooks(run_config, command, quiet);
-    }
-    if (*env) return print_env(load(g));
-    if (*serve) return serve_metrics(load(g), metrics_listen);
-    if (*report) {
-      const std::string html = check(render_report(*open_cache(g)));
-      check(write_file_atomic(Env::posix(), report_out, html, false));
-      std::fprintf(stderr, "mithril: wrote %s\n", report_out.c_str());
-      return 0;
-    }
-    if (*push || *pull || *prefetch) {
-      const CacheConfig sync_config = load(g);
-      const std::string url = remote_url.empty() ? sync_config.remote : remote_url;
-      if (url.empty()) throw CommandError{"no remote: pass --remote URL or set MITHRIL_REMOTE", kExitUsage};
-      if (auto ok = parse_remote_url(url); !ok) throw CommandError{ok.error().message, kExitUsage};
-      return *push ? cmd_push(sync_config, url, tag, json, strict) : cmd_pull(sync_config, url, tag, json, strict);
-    }
-    if (*pack) {
-      const auto r = check(open_cache(g)->pack_frameworks(detect_partition(), bundle));
-      std::fprintf(stderr, "mithril: packed %llu files (%s) of %s into %s\n", static_cast<unsigned long long>(r.files),
-                   format_size(r.bytes).c_str(), r.partition.c_str(), bundle.c_str());
-      return 0;
-    }
-    if (*unpack) {
-      const auto r = check(open_cache(g)->unpack_frameworks(bundle));
-      std::fprintf(stderr, "mithril: unpacked %llu files (%s) into %s, %llu already present\n",
-                   static_cast<unsigned long long>(r.files), format_size(r.bytes).c_str(), r.partition.c_str(),
-                   static_cast<unsigned long long>(r.skipped_existing));
-      return 0;
-    }
-    if (*demo) {
-      GlobalOptions demo_g = g;
-      if (demo_g.root.empty()) {
-        char tmpl[] = "/tmp/mithril-demo-XXXXXX";
-        if (::mkdtemp(tmpl) == nullptr) throw CommandError{"cannot create a temporary root"};
-        demo_g.root = std::string(tmpl) + "/root";
-      }
-      return run_demo(load(demo_g), python);
-    }
+    if (auto rc = dispatch_store(c, a)) return *rc;
+    if (auto rc = dispatch_frameworks(c, a)) return *rc;
     throw CommandError{"no command given; run `mithril --help` for the list", kExitUsage};
   } catch (const CommandError& e) {
-    std::fflush(stdout);
-    std::fprintf(stderr, "mithril: error: %s\n", e.message.c_str());
+    (void)std::fflush(stdout);  // before the error, in order
+    detail::print_to(stderr, "mithril: error: %s\n", e.message.c_str());
     return e.code;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "mithril: error: %s\n", e.what());
+    detail::print_to(stderr, "mithril: error: %s\n", e.what());
     return kExitError;
   }
-  return kExitUsage;
 }
 
 }  // namespace mithril::cli

@@ -3,34 +3,25 @@
 #include <cstdio>
 #include <ctime>
 #include <sstream>
+#include "util/format.h"
 
 namespace mithril::cli {
 namespace {
 
 std::string row(const std::string& label, const std::string& value) {
-  char buf[512];
-  std::snprintf(buf, sizeof buf, "%-22s %s\n", (label + ":").c_str(), value.c_str());
-  return buf;
+  return detail::str_format("%-22s %s\n", (label + ":").c_str(), value.c_str());
 }
 
 std::string percent(double part, double whole) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2f %%", whole > 0 ? 100.0 * part / whole : 0.0);
-  return buf;
+  return detail::str_format("%.2f %%", whole > 0 ? 100.0 * part / whole : 0.0);
 }
 
 // "12.3 s", "4 min 05 s", "2 h 10 min" from milliseconds.
 std::string seconds(std::int64_t ms) {
-  char buf[48];
   const double s = static_cast<double>(ms) / 1000.0;
-  if (s < 60) {
-    std::snprintf(buf, sizeof buf, "%.1f s", s);
-  } else if (s < 3600) {
-    std::snprintf(buf, sizeof buf, "%d min %02d s", static_cast<int>(s / 60), static_cast<int>(s) % 60);
-  } else {
-    std::snprintf(buf, sizeof buf, "%d h %02d min", static_cast<int>(s / 3600), static_cast<int>(s / 60) % 60);
-  }
-  return buf;
+  if (s < 60) return detail::str_format("%.1f s", s);
+  if (s < 3600) return detail::str_format("%d min %02d s", static_cast<int>(s / 60), static_cast<int>(s) % 60);
+  return detail::str_format("%d h %02d min", static_cast<int>(s / 3600), static_cast<int>(s / 60) % 60);
 }
 
 
@@ -41,10 +32,10 @@ const char* kind_name(EntryKind k) { return k == EntryKind::kBlob ? "blob" : "en
 std::string iso_time(std::int64_t ns) {
   const std::time_t t = static_cast<std::time_t>(ns / 1'000'000'000);
   std::tm tm{};
-  gmtime_r(&t, &tm);
+  if (gmtime_r(&t, &tm) == nullptr) return {};  // a time_t past year 2^31
   char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
+  const std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return {buf, n};
 }
 
 nlohmann::json stats_json(const Stats& s) {
@@ -155,10 +146,9 @@ std::string stats_table(const Stats& s) {
                                   std::to_string(k.evictions) + " evicted, " + std::to_string(k.quarantined) +
                                   " quarantined");
   }
-  char saved[128];
-  std::snprintf(saved, sizeof saved, "~%s (spent compiling: ~%s)", seconds(s.get(Counter::kCompileMsSaved)).c_str(),
-                seconds(s.get(Counter::kCompileMsSpent)).c_str());
-  out += row("Compile time saved", saved);
+  out += row("Compile time saved", detail::str_format("~%s (spent compiling: ~%s)",
+                                                     seconds(s.get(Counter::kCompileMsSaved)).c_str(),
+                                                     seconds(s.get(Counter::kCompileMsSpent)).c_str()));
   out += row("Remote", std::to_string(s.get(Counter::kRemotePulled)) + " pulled, " +
                            std::to_string(s.get(Counter::kRemotePushed)) + " pushed, " +
                            std::to_string(s.get(Counter::kRemoteErrors)) + " errors, " +
@@ -176,10 +166,8 @@ std::string top_entries_table(const std::vector<EntrySummary>& top) {
   if (top.empty()) return "";
   std::string out = "Largest entries:\n";
   for (const auto& e : top) {
-    char line[512];
-    std::snprintf(line, sizeof line, "  %10s  %4lld hits  %s\n", format_size(e.size).c_str(),
-                  static_cast<long long>(e.hits), e.name.c_str());
-    out += line;
+    out += detail::str_format("  %10s  %4lld hits  %s\n", format_size(e.size).c_str(), static_cast<long long>(e.hits),
+                              e.name.c_str());
   }
   return out;
 }
@@ -193,15 +181,12 @@ nlohmann::json entry_json(const EntryRecord& e) {
 
 std::string entries_table(const std::vector<EntryRecord>& entries) {
   std::ostringstream out;
-  char buf[512];
-  std::snprintf(buf, sizeof buf, "%-64s  %-5s  %10s  %6s  %-20s  %s\n", "KEY", "KIND", "SIZE", "HITS",
-                "LAST ACCESS", "DEVICE");
-  out << buf;
+  out << detail::str_format("%-64s  %-5s  %10s  %6s  %-20s  %s\n", "KEY", "KIND", "SIZE", "HITS", "LAST ACCESS",
+                            "DEVICE");
   for (const auto& e : entries) {
-    std::snprintf(buf, sizeof buf, "%-64s  %-5s  %10s  %6lld  %-20s  %s\n", e.key.to_hex().c_str(),
-                  kind_name(e.kind), format_size(e.size).c_str(), static_cast<long long>(e.hits),
-                  iso_time(e.last_access_ns).c_str(), e.device.empty() ? "-" : e.device.c_str());
-    out << buf;
+    out << detail::str_format("%-64s  %-5s  %10s  %6lld  %-20s  %s\n", e.key.to_hex().c_str(), kind_name(e.kind),
+                              format_size(e.size).c_str(), static_cast<long long>(e.hits),
+                              iso_time(e.last_access_ns).c_str(), e.device.empty() ? "-" : e.device.c_str());
   }
   return out.str();
 }

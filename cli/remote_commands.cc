@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <mithril/hooks.h>
+#include "util/format.h"
 
 namespace mithril::cli {
 
@@ -16,23 +17,22 @@ SyncOptions sync_options(const CacheConfig& config, bool bounded) {
 }
 
 std::string sync_summary(const char* verb, const std::string& url, const SyncReport& r) {
-  char buf[512];
-  std::snprintf(buf, sizeof buf,
-                "mithril: %s %s: %llu entries transferred (%llu objects, %s on the wire, %s), %llu already there, "
-                "%.2f s",
-                verb, url.c_str(), static_cast<unsigned long long>(r.entries_transferred),
-                static_cast<unsigned long long>(r.objects_transferred), format_size(r.wire_bytes).c_str(),
-                format_size(r.logical_bytes).c_str(), static_cast<unsigned long long>(r.entries_present),
-                r.seconds);
-  std::string out = buf;
+  std::string out = detail::str_format(
+      "%s %s: %llu entries transferred (%llu objects, %s on the wire, %s), %llu already there, %.2f s", verb,
+      url.c_str(), static_cast<unsigned long long>(r.entries_transferred),
+      static_cast<unsigned long long>(r.objects_transferred), format_size(r.wire_bytes).c_str(),
+      format_size(r.logical_bytes).c_str(), static_cast<unsigned long long>(r.entries_present), r.seconds);
   if (r.errors + r.timeouts + r.rejected + r.skipped > 0) {
-    std::snprintf(buf, sizeof buf, "; %llu errors, %llu timeouts, %llu rejected, %llu skipped",
-                  static_cast<unsigned long long>(r.errors), static_cast<unsigned long long>(r.timeouts),
-                  static_cast<unsigned long long>(r.rejected), static_cast<unsigned long long>(r.skipped));
-    out += buf;
+    out += detail::str_format("; %llu errors, %llu timeouts, %llu rejected, %llu skipped",
+                              static_cast<unsigned long long>(r.errors), static_cast<unsigned long long>(r.timeouts),
+                              static_cast<unsigned long long>(r.rejected), static_cast<unsigned long long>(r.skipped));
   }
-  if (!r.first_problem.empty()) out += "\nmithril: first problem: " + r.first_problem;
-  return out + "\n";
+  return out;
+}
+
+void print_sync_summary(const char* prefix, const char* verb, const std::string& url, const SyncReport& r) {
+  detail::print_to(stderr, "%s%s\n", prefix, sync_summary(verb, url, r).c_str());
+  if (!r.first_problem.empty()) detail::print_to(stderr, "%sfirst problem: %s\n", prefix, r.first_problem.c_str());
 }
 
 std::string sync_json(const SyncReport& r) {
@@ -58,15 +58,15 @@ namespace {
 
 int finish(const char* verb, const std::string& url, Result<SyncReport> r, bool json, bool strict) {
   if (!r) {
-    std::fprintf(stderr, "mithril: error: %s\n", r.error().to_string().c_str());
+    detail::print_to(stderr, "mithril: error: %s\n", r.error().to_string().c_str());
     return 1;
   }
   const std::string redacted = [&] {
     auto u = parse_remote_url(url);
     return u ? u->redacted : std::string("remote");
   }();
-  if (json) std::fputs(sync_json(*r).c_str(), stdout);
-  std::fputs(sync_summary(verb, redacted, *r).c_str(), stderr);
+  if (json) detail::write_text(stdout, sync_json(*r));
+  print_sync_summary("mithril: ", verb, redacted, *r);
   return strict && (r->errors + r->timeouts + r->rejected) > 0 ? 3 : 0;
 }
 

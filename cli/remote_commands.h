@@ -7,15 +7,20 @@
 #include <mithril/cache.h>
 #include <mithril/config.h>
 #include <mithril/remote.h>
+#include "util/format.h"
 
 namespace mithril::cli {
 
 // The sync options a configuration asks for; `bounded` applies the
 // remote_deadline_s bound (for `mithril run`).
 SyncOptions sync_options(const CacheConfig& config, bool bounded);
-// One line (or JSON) describing a push or pull.
+// One line describing a push or pull ("push URL: 3 entries transferred
+// ..."), no prefix, no newline; or the report as JSON.
 std::string sync_summary(const char* verb, const std::string& url, const SyncReport& r);
 std::string sync_json(const SyncReport& r);
+// Prints the summary line and, when there was one, the first problem to
+// stderr, each line starting with `prefix` ("mithril: ", "mithril: warning: ").
+void print_sync_summary(const char* prefix, const char* verb, const std::string& url, const SyncReport& r);
 
 // Exit codes: 0 done (remote problems counted and reported, exit 0 unless
 // --strict), 1 the command could not run (bad URL, no credentials, cache

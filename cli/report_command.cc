@@ -9,6 +9,7 @@
 #include <mithril/cache.h>
 
 #include "output.h"
+#include "util/format.h"
 
 namespace mithril::cli {
 namespace {
@@ -31,14 +32,7 @@ std::string esc(const std::string& s) {
   return out;
 }
 
-__attribute__((format(printf, 1, 2))) std::string fmt(const char* f, ...) {
-  char buf[64];
-  va_list args;
-  va_start(args, f);
-  std::vsnprintf(buf, sizeof buf, f, args);
-  va_end(args);
-  return buf;
-}
+using detail::str_format;
 
 
 struct Series {
@@ -57,27 +51,27 @@ std::string chart(const std::string& title, const std::string& unit, const std::
     n = std::max(n, s.y.size());
   }
   if (ymax <= 0) ymax = 1;
-  std::string out = "<figure><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + fmt("%.0f", kW) + "\" height=\"" +
-                    fmt("%.0f", kH) + "\" role=\"img\" aria-label=\"" + esc(title) + "\">";
-  out += "<text x=\"" + fmt("%.0f", kLeft) + "\" y=\"18\" font-size=\"14\" font-weight=\"bold\">" + esc(title) + "</text>";
+  std::string out = "<figure><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + str_format("%.0f", kW) + "\" height=\"" +
+                    str_format("%.0f", kH) + "\" role=\"img\" aria-label=\"" + esc(title) + "\">";
+  out += "<text x=\"" + str_format("%.0f", kLeft) + "\" y=\"18\" font-size=\"14\" font-weight=\"bold\">" + esc(title) + "</text>";
   const double plot_w = kW - kLeft - 10, plot_h = kH - kTop - kBottom;
-  out += "<line x1=\"" + fmt("%.0f", kLeft) + "\" y1=\"" + fmt("%.0f", kTop + plot_h) + "\" x2=\"" +
-         fmt("%.0f", kLeft + plot_w) + "\" y2=\"" + fmt("%.0f", kTop + plot_h) + "\" stroke=\"#888\"/>";
+  out += "<line x1=\"" + str_format("%.0f", kLeft) + "\" y1=\"" + str_format("%.0f", kTop + plot_h) + "\" x2=\"" +
+         str_format("%.0f", kLeft + plot_w) + "\" y2=\"" + str_format("%.0f", kTop + plot_h) + "\" stroke=\"#888\"/>";
   for (int i = 0; i <= 4; ++i) {
     const double v = ymax * i / 4, y = kTop + plot_h - plot_h * i / 4;
-    out += "<text x=\"" + fmt("%.0f", kLeft - 6) + "\" y=\"" + fmt("%.0f", y + 4) +
-           "\" font-size=\"10\" text-anchor=\"end\">" + fmt(v >= 100 ? "%.0f" : "%.1f", v) + "</text>";
-    out += "<line x1=\"" + fmt("%.0f", kLeft) + "\" y1=\"" + fmt("%.1f", y) + "\" x2=\"" + fmt("%.0f", kLeft + plot_w) +
-           "\" y2=\"" + fmt("%.1f", y) + "\" stroke=\"#eee\"/>";
+    out += "<text x=\"" + str_format("%.0f", kLeft - 6) + "\" y=\"" + str_format("%.0f", y + 4) +
+           "\" font-size=\"10\" text-anchor=\"end\">" + str_format(v >= 100 ? "%.0f" : "%.1f", v) + "</text>";
+    out += "<line x1=\"" + str_format("%.0f", kLeft) + "\" y1=\"" + str_format("%.1f", y) + "\" x2=\"" + str_format("%.0f", kLeft + plot_w) +
+           "\" y2=\"" + str_format("%.1f", y) + "\" stroke=\"#eee\"/>";
   }
-  out += "<text x=\"" + fmt("%.0f", kLeft) + "\" y=\"" + fmt("%.0f", kH - 8) + "\" font-size=\"10\">" + esc(unit) +
+  out += "<text x=\"" + str_format("%.0f", kLeft) + "\" y=\"" + str_format("%.0f", kH - 8) + "\" font-size=\"10\">" + esc(unit) +
          ", over " + std::to_string(n) + " recorded runs and gc passes</text>";
   for (const auto& s : series) {
     std::string points;
     for (std::size_t i = 0; i < s.y.size(); ++i) {
       const double x = kLeft + (n > 1 ? plot_w * static_cast<double>(i) / static_cast<double>(n - 1) : plot_w / 2);
       const double y = kTop + plot_h - plot_h * s.y[i] / ymax;
-      points += fmt("%.1f", x) + "," + fmt("%.1f", y) + " ";
+      points += str_format("%.1f", x) + "," + str_format("%.1f", y) + " ";
     }
     out += "<polyline fill=\"none\" stroke-width=\"3\" stroke=\"" + std::string(s.colour) + "\" points=\"" + points +
            "\"><title>" + esc(s.name) + "</title></polyline>";
@@ -101,8 +95,8 @@ std::string summary_table(const Stats& s) {
   out += row("Size / budget", size_text(s.stored_bytes + s.framework_bytes) + " / " + size_text(s.max_size));
   out += row("Framework entries", std::to_string(s.framework_entries) + " (" + size_text(s.framework_bytes) + ")");
   out += row("Framework hits / compilations", std::to_string(fw_hits) + " / " + std::to_string(fw_new));
-  out += row("Compile time saved", fmt("~%.1f s", static_cast<double>(s.get(Counter::kCompileMsSaved)) / 1000) +
-                                       fmt(" (spent compiling ~%.1f s)",
+  out += row("Compile time saved", str_format("~%.1f s", static_cast<double>(s.get(Counter::kCompileMsSaved)) / 1000) +
+                                       str_format(" (spent compiling ~%.1f s)",
                                            static_cast<double>(s.get(Counter::kCompileMsSpent)) / 1000));
   out += row("Store hits / misses", std::to_string(s.get(Counter::kHits)) + " / " + std::to_string(s.get(Counter::kMisses)));
   out += row("Evictions", std::to_string(s.get(Counter::kEvictions)) + " (" +
@@ -150,7 +144,7 @@ std::string largest_table(const std::vector<EntrySummary>& entries) {
   for (const auto& e : entries) {
     out += "<tr><td class=\"name\">" + esc(e.name) + "</td><td>" + esc(e.kind) + "</td><td>" + size_text(e.size) +
            "</td><td>" + std::to_string(e.hits) + "</td><td>" +
-           (e.compile_ms > 0 ? fmt("%.2f s", static_cast<double>(e.compile_ms) / 1000) : std::string("-")) +
+           (e.compile_ms > 0 ? str_format("%.2f s", static_cast<double>(e.compile_ms) / 1000) : std::string("-")) +
            "</td><td>" + iso_time(e.last_access_ns) + "</td></tr>";
   }
   return out + "</table>";

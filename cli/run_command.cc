@@ -17,6 +17,7 @@
 
 #include "hooks/file_watch.h"
 #include "remote_commands.h"
+#include "util/format.h"
 
 namespace mithril::cli {
 namespace {
@@ -27,7 +28,7 @@ void forward_signal(int sig) {
   if (g_child > 0) kill(g_child, sig);
 }
 
-void warn(const std::string& msg) { std::fprintf(stderr, "mithril: warning: %s\n", msg.c_str()); }
+void warn(const std::string& msg) { detail::print_to(stderr, "mithril: warning: %s\n", msg.c_str()); }
 
 // Runs one cache step; when it meets a damaged index (damage SQLite only
 // sees when a query touches it), rebuilds the index from the objects once
@@ -54,7 +55,7 @@ std::optional<SyncReport> sync_remote(Cache& cache, const CacheConfig& config, c
   }
   if (r->errors + r->timeouts + r->rejected + r->skipped > 0) {
     const auto url = parse_remote_url(config.remote);
-    warn(sync_summary(push ? "push" : "pull", url ? url->redacted : "remote", *r).substr(9));
+    print_sync_summary("mithril: warning: ", push ? "push" : "pull", url ? url->redacted : "remote", *r);
   }
   return *r;
 }
@@ -63,17 +64,22 @@ std::optional<SyncReport> sync_remote(Cache& cache, const CacheConfig& config, c
 // SIGINT/SIGTERM/SIGHUP to it. Returns its exit code (128+signal if killed).
 int spawn_and_wait(const std::vector<std::string>& command) {
   std::vector<char*> argv;
+  argv.reserve(command.size() + 1);
   for (const auto& a : command) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
-  std::fflush(nullptr);
+  (void)std::fflush(nullptr);  // the child must not inherit our unwritten output
   const pid_t pid = fork();
   if (pid < 0) {
-    std::fprintf(stderr, "mithril: error: fork failed\n");
+    detail::print_to(stderr, "mithril: error: fork failed\n");
     return 127;
   }
   if (pid == 0) {
     execvp(argv[0], argv.data());
-    std::fprintf(stderr, "mithril: error: cannot run '%s': %s\n", argv[0], std::strerror(errno));
+    // Only async-signal-safe calls between fork and exec/_exit: no allocation.
+    char msg[512];
+    const int n =
+        std::snprintf(msg, sizeof msg, "mithril: error: cannot run '%s': %s\n", argv[0], std::strerror(errno));
+    if (n > 0 && write(STDERR_FILENO, msg, std::min(static_cast<std::size_t>(n), sizeof msg - 1)) < 0) _exit(127);
     _exit(127);
   }
   g_child = pid;
@@ -97,13 +103,12 @@ std::string absolute(const std::string& p) {
 
 }  // namespace
 
-int run_with_hooks(const CacheConfig& config_in, const std::vector<std::string>& command, bool quiet) {
-  CacheConfig config = config_in;
-  config.root = absolute(config.root);
-  const DeviceClass partition = detect_partition();
+namespace {
+
+// Points every framework cache directory the caller has not set into the
+// root; returns the directories now managed (empty: run without the cache).
+std::vector<std::string> point_frameworks_at_root(const CacheConfig& config, const DeviceClass& partition) {
   std::vector<std::string> watched;
-  bool managed = false;
-  std::optional<SyncReport> pulled;
   for (const auto& dir : framework_dirs(config.root, partition)) {
     const char* current = std::getenv(dir.env_var.c_str());
     if (current != nullptr && *current != '\0' && absolute(current) != dir.path) {
@@ -116,41 +121,84 @@ int run_with_hooks(const CacheConfig& config_in, const std::vector<std::string>&
     }
     setenv(dir.env_var.c_str(), dir.path.c_str(), 1);
     watched.push_back(dir.path);
-    managed = true;
   }
-  if (managed) {
-    // Fail open: any cache error is a warning, the command still runs.
-    if (auto cache = Cache::open(config); !cache) {
-      warn("cache unavailable: " + cache.error().to_string());
-    } else {
-      if (auto checked = self_healing(**cache, [&] { return (*cache)->check_frameworks(partition); }); !checked) {
-        warn("integrity check failed: " + checked.error().to_string());
-      } else if (checked->quarantined_entries > 0) {
-        warn("quarantined " + std::to_string(checked->quarantined_entries) +
-             " damaged cache entries (they will be recompiled)");
-      }
-      pulled = sync_remote(**cache, config, partition, false, quiet);
-    }
+  return watched;
+}
+
+// Before the run: checks the entries on disk, then pulls from the remote.
+// Fails open: any cache error is a warning, the command still runs.
+std::optional<SyncReport> prepare_root(const CacheConfig& config, const DeviceClass& partition, bool quiet) {
+  auto cache = Cache::open(config);
+  if (!cache) {
+    warn("cache unavailable: " + cache.error().to_string());
+    return std::nullopt;
   }
+  if (auto checked = self_healing(**cache, [&] { return (*cache)->check_frameworks(partition); }); !checked) {
+    warn("integrity check failed: " + checked.error().to_string());
+  } else if (checked->quarantined_entries > 0) {
+    warn("quarantined " + std::to_string(checked->quarantined_entries) +
+         " damaged cache entries (they will be recompiled)");
+  }
+  return sync_remote(**cache, config, partition, false, quiet);
+}
+
+// Runs the command while watching `watched`; `activity` receives what the
+// watcher saw (left as "changes unknown" without a watcher).
+int run_watched(const std::vector<std::string>& command, const std::vector<std::string>& watched,
+                const CacheConfig& config, const DeviceClass& partition, FrameworkActivity* activity) {
   FileWatcher watcher;
-  const bool watching = managed && watcher.start(watched);
-  MITHRIL_LOG(LogLevel::kInfo, "run_start", {{"command", command.front()}, {"partition", partition.to_string()},
-                                           {"root", config.root}});
+  const bool watching = !watched.empty() && watcher.start(watched);
+  MITHRIL_LOG(LogLevel::kInfo, "run_start",
+              {{"command", command.front()}, {"partition", partition.to_string()}, {"root", config.root}});
   const auto t0 = std::chrono::steady_clock::now();
   const int rc = spawn_and_wait(command);
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
   MITHRIL_LOG(LogLevel::kInfo, "run_end",
-            {{"command", command.front()}, {"exit_code", static_cast<std::int64_t>(rc)},
-             {"ms", static_cast<std::int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                        std::chrono::steady_clock::now() - t0).count())}});
-  FrameworkActivity activity;  // without a watcher: changes unknown, full rescan
+              {{"command", command.front()},
+               {"exit_code", static_cast<std::int64_t>(rc)},
+               {"ms", static_cast<std::int64_t>(ms.count())}});
   if (watching) {
     auto seen = watcher.stop();
-    activity.opened.assign(seen.opened.begin(), seen.opened.end());
-    activity.changed.assign(seen.changed.begin(), seen.changed.end());
-    activity.changes_known = seen.complete;
-    activity.first_event_ns = seen.first_event_ns;
-    activity.written_at_ns.insert(seen.written_at_ns.begin(), seen.written_at_ns.end());
+    activity->opened.assign(seen.opened.begin(), seen.opened.end());
+    activity->changed.assign(seen.changed.begin(), seen.changed.end());
+    activity->changes_known = seen.complete;
+    activity->first_event_ns = seen.first_event_ns;
+    activity->written_at_ns.insert(seen.written_at_ns.begin(), seen.written_at_ns.end());
   }
+  return rc;
+}
+
+// The one-line summary on a terminal: hits, compiled, time saved, remote.
+void print_run_summary(Cache& cache, const FrameworkReport& synced, const std::optional<SyncReport>& pulled,
+                       const std::optional<SyncReport>& pushed) {
+  auto s = cache.stats();
+  if (!s) return;
+  std::string remote;
+  if (pulled || pushed) {
+    remote = ", " + std::to_string(pulled ? pulled->entries_transferred : 0) + " pulled, " +
+             std::to_string(pushed ? pushed->entries_transferred : 0) + " pushed";
+  }
+  const std::string saved =
+      synced.compile_ns_saved > 0
+          ? detail::str_format(", saved ~%.1f s", static_cast<double>(synced.compile_ns_saved) / 1e9)
+          : std::string();
+  detail::print_to(stderr, "mithril: %llu hits, %llu new entries (compiled)%s%s; cache %s / %s\n",
+                   static_cast<unsigned long long>(synced.accessed_entries),
+                   static_cast<unsigned long long>(synced.new_entries), saved.c_str(), remote.c_str(),
+                   format_size(s->stored_bytes + s->framework_bytes).c_str(), format_size(s->max_size).c_str());
+}
+
+}  // namespace
+
+int run_with_hooks(const CacheConfig& config_in, const std::vector<std::string>& command, bool quiet) {
+  CacheConfig config = config_in;
+  config.root = absolute(config.root);
+  const DeviceClass partition = detect_partition();
+  const std::vector<std::string> watched = point_frameworks_at_root(config, partition);
+  const bool managed = !watched.empty();
+  const std::optional<SyncReport> pulled = managed ? prepare_root(config, partition, quiet) : std::nullopt;
+  FrameworkActivity activity;  // without a watcher: changes unknown, full rescan
+  const int rc = run_watched(command, watched, config, partition, &activity);
   if (!managed) return rc;
   auto cache = Cache::open(config);
   if (!cache) {
@@ -166,23 +214,7 @@ int run_with_hooks(const CacheConfig& config_in, const std::vector<std::string>&
   // unless the pull already found the remote dead: one bounded wait per run.
   const auto pushed = pulled && pulled->remote_gave_up ? std::nullopt
                                                        : sync_remote(**cache, config, partition, true, quiet);
-  if (!quiet && isatty(STDERR_FILENO)) {
-    if (auto s = (*cache)->stats(); s) {
-      std::string remote;
-      if (pulled || pushed) {
-        remote = ", " + std::to_string(pulled ? pulled->entries_transferred : 0) + " pulled, " +
-                 std::to_string(pushed ? pushed->entries_transferred : 0) + " pushed";
-      }
-      char saved[64] = "";
-      if (synced->compile_ns_saved > 0) {
-        std::snprintf(saved, sizeof saved, ", saved ~%.1f s", static_cast<double>(synced->compile_ns_saved) / 1e9);
-      }
-      std::fprintf(stderr, "mithril: %llu hits, %llu new entries (compiled)%s%s; cache %s / %s\n",
-                   static_cast<unsigned long long>(synced->accessed_entries),
-                   static_cast<unsigned long long>(synced->new_entries), saved, remote.c_str(),
-                   format_size(s->stored_bytes + s->framework_bytes).c_str(), format_size(s->max_size).c_str());
-    }
-  }
+  if (!quiet && isatty(STDERR_FILENO)) print_run_summary(**cache, *synced, pulled, pushed);
   return rc;
 }
 
@@ -190,7 +222,7 @@ int print_env(const CacheConfig& config_in) {
   const std::string root = absolute(config_in.root);
   for (const auto& dir : framework_dirs(root, detect_partition())) {
     if (auto made = make_dirs(Env::posix(), dir.path); !made) {
-      std::fprintf(stderr, "mithril: error: %s\n", made.error().to_string().c_str());
+      detail::print_to(stderr, "mithril: error: %s\n", made.error().to_string().c_str());
       return 1;
     }
     std::printf("export %s='%s'\n", dir.env_var.c_str(), dir.path.c_str());
@@ -211,7 +243,7 @@ struct DemoRun {
 
 DemoRun demo_run(const CacheConfig& config, const std::string& python, const std::string& out_file) {
   DemoRun run;
-  std::remove(out_file.c_str());
+  (void)std::remove(out_file.c_str());  // best effort: a temporary file
   setenv("MITHRIL_DEMO_OUT", out_file.c_str(), 1);
   const auto t0 = std::chrono::steady_clock::now();
   // From a source tree run the script (its package needs the built extension);
@@ -244,19 +276,19 @@ int run_demo(const CacheConfig& config_in, const std::string& python) {
   config.root = absolute(config.root);
   const std::string out_file = config.root + "/.demo-result.json";
   if (auto made = make_dirs(Env::posix(), config.root); !made) {
-    std::fprintf(stderr, "mithril: error: %s\n", made.error().to_string().c_str());
+    detail::print_to(stderr, "mithril: error: %s\n", made.error().to_string().c_str());
     return 1;
   }
   std::printf("mithril demo: torch.compile (MLP + transformer block) on the CPU, root %s\n", config.root.c_str());
   std::printf("  run 1: a fresh process, empty cache (cold) ...\n");
-  std::fflush(stdout);
+  (void)std::fflush(stdout);  // before the child writes
   const DemoRun cold = demo_run(config, python, out_file);
   std::printf("  run 2: another fresh process, same cache (warm) ...\n\n");
-  std::fflush(stdout);
+  (void)std::fflush(stdout);  // before the child writes
   const DemoRun warm = demo_run(config, python, out_file);
   if (cold.rc != 0 || warm.rc != 0 || !cold.result.is_object() || !warm.result.is_object()) {
-    std::fprintf(stderr, "mithril: error: the demo model failed (exit codes %d, %d); is torch installed for %s?\n",
-                 cold.rc, warm.rc, python.c_str());
+    detail::print_to(stderr, "mithril: error: the demo model failed (exit codes %d, %d); is torch installed for %s?\n",
+                     cold.rc, warm.rc, python.c_str());
     return 1;
   }
   auto cache = Cache::open(config);
@@ -273,7 +305,7 @@ int run_demo(const CacheConfig& config_in, const std::string& python) {
   std::printf("cache: %llu framework entries, %s on disk (budget %s)\n",
               static_cast<unsigned long long>(s.framework_entries), format_size(s.framework_bytes).c_str(),
               format_size(s.max_size).c_str());
-  std::remove(out_file.c_str());
+  (void)std::remove(out_file.c_str());  // best effort: a temporary file
   return 0;
 }
 

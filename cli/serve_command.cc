@@ -10,6 +10,7 @@
 #include <mithril/cache.h>
 
 #include "output.h"
+#include "util/format.h"
 
 namespace mithril::cli {
 namespace {
@@ -28,12 +29,12 @@ int serve_metrics(const CacheConfig& config, const std::string& listen) {
   std::string host;
   int port = 0;
   if (!parse_listen(listen, &host, &port)) {
-    std::fprintf(stderr, "mithril: error: --metrics expects PORT or HOST:PORT, not '%s'\n", listen.c_str());
+    detail::print_to(stderr, "mithril: error: --metrics expects PORT or HOST:PORT, not '%s'\n", listen.c_str());
     return 2;
   }
   auto cache = Cache::open(config);
   if (!cache) {
-    std::fprintf(stderr, "mithril: error: %s\n", cache.error().to_string().c_str());
+    detail::print_to(stderr, "mithril: error: %s\n", cache.error().to_string().c_str());
     return 1;
   }
   httplib::Server server;
@@ -56,11 +57,11 @@ int serve_metrics(const CacheConfig& config, const std::string& listen) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   if (!server.bind_to_port(host, port)) {
-    std::fprintf(stderr, "mithril: error: cannot listen on %s:%d\n", host.c_str(), port);
+    detail::print_to(stderr, "mithril: error: cannot listen on %s:%d\n", host.c_str(), port);
     return 1;
   }
   std::thread worker([&] { server.listen_after_bind(); });
-  std::fprintf(stderr, "mithril: serving metrics of %s on http://%s:%d/metrics\n", config.root.c_str(), host.c_str(),
+  detail::print_to(stderr, "mithril: serving metrics of %s on http://%s:%d/metrics\n", config.root.c_str(), host.c_str(),
                port);
   int sig = 0;
   sigwait(&stop_signals, &sig);

@@ -11,6 +11,7 @@
 #include <mithril/env.h>
 
 #include "explain_hook_source.h"  // kExplainHookSource: python/mithril_cache/explain.py, embedded by CMake
+#include "util/format.h"
 
 namespace mithril::cli {
 namespace {
@@ -86,7 +87,7 @@ bool enable_torch_explain(const std::string& root) {
   if (ok) ok = write_file_atomic(env, dir + "/mithril_explain_hook.py", kExplainHookSource, false);
   if (ok) ok = write_file_atomic(env, dir + "/sitecustomize.py", kSiteCustomize, false);
   if (!ok) {
-    std::fprintf(stderr, "mithril: warning: cannot prepare --explain: %s\n", ok.error().to_string().c_str());
+    detail::print_to(stderr, "mithril: warning: cannot prepare --explain: %s\n", ok.error().to_string().c_str());
     return false;
   }
   const char* old = std::getenv("PYTHONPATH");

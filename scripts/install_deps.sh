@@ -8,7 +8,7 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 debs=(g++ make pkg-config librust-blake3-dev libzstd-dev libsqlite3-dev libgtest-dev libgmock-dev
       libcli11-dev nlohmann-json3-dev libtomlplusplus-dev libarchive-dev b3sum zstd
-      libcurl4-openssl-dev libssl-dev libhiredis-dev redis-server clang-19 libclang-rt-19-dev
+      libcurl4-openssl-dev libssl-dev libhiredis-dev redis-server clang-19 libclang-rt-19-dev clang-tidy-19
       libcpp-httplib-dev chromium)
 command -v cmake >/dev/null 2>&1 || debs+=(cmake)
 command -v ninja >/dev/null 2>&1 || debs+=(ninja-build)
@@ -25,9 +25,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 PYTHON="${PYTHON:-python3}"
-if ! "$PYTHON" -c "import pytest, prometheus_client" >/dev/null 2>&1; then
-  echo "install_deps: pip install pytest prometheus_client"
-  "$PYTHON" -m pip install -q pytest prometheus_client
+if ! "$PYTHON" -c "import pytest, prometheus_client, pybind11" >/dev/null 2>&1; then
+  # pybind11 here too (pip builds the extension in an isolated environment):
+  # `make tidy` configures the bindings against it.
+  echo "install_deps: pip install pytest prometheus_client pybind11"
+  "$PYTHON" -m pip install -q pytest prometheus_client "pybind11>=2.12"
 fi
 # The remote-tier tests run a real S3-API server (moto) on loopback and
 # compare SigV4 signatures and download speed with botocore / boto3.

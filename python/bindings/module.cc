@@ -21,14 +21,17 @@ namespace {
 
 py::object g_errors[9];  // indexed by ErrorCode
 
+// Raises the Python exception mapped to `e`'s code. REQUIRES: the GIL is held.
+[[noreturn]] void raise_error(const Error& e) {
+  const int code = static_cast<int>(e.code);
+  py::object cls = (code >= 1 && code <= 8 && g_errors[code]) ? g_errors[code] : g_errors[0];
+  PyErr_SetString(cls.ptr(), e.message.c_str());
+  throw py::error_already_set();
+}
+
 template <typename T>
 T unwrap(Result<T> r) {
-  if (!r) {
-    const int code = static_cast<int>(r.error().code);
-    py::object cls = (code >= 1 && code <= 8 && g_errors[code]) ? g_errors[code] : g_errors[0];
-    PyErr_SetString(cls.ptr(), r.error().message.c_str());
-    throw py::error_already_set();
-  }
+  if (!r) raise_error(r.error());
   if constexpr (!std::is_void_v<T>) return std::move(*r);
 }
 
@@ -151,7 +154,7 @@ class FrameworkSession {
       m_watching = m_watcher.start(dirs);
       if (!checked) {
         py::gil_scoped_acquire acquire;
-        unwrap(std::move(checked));
+        raise_error(checked.error());
       }
       r = *checked;
     }
@@ -190,7 +193,7 @@ class FrameworkSession {
 PYBIND11_MODULE(_core, m) {
   m.doc() = "mithril-cache C++ core";
   m.attr("__version__") = kVersion;
-  m.def("_register_errors", [](py::object base, py::dict by_code) {
+  m.def("_register_errors", [](const py::object& base, const py::dict& by_code) {
     g_errors[0] = base;
     for (auto [k, v] : by_code) g_errors[k.cast<int>()] = py::reinterpret_borrow<py::object>(v);
   });
@@ -229,7 +232,7 @@ PYBIND11_MODULE(_core, m) {
         },
         py::arg("method"), py::arg("path"), py::arg("query"), py::arg("headers"), py::arg("payload_sha256"),
         py::arg("access_key"), py::arg("secret_key"), py::arg("region"), py::arg("service"), py::arg("amz_date"));
-  m.def("blake3_hex", [](py::bytes data) { return blake3(std::string(data)).to_hex(); });
+  m.def("blake3_hex", [](const py::bytes& data) { return blake3(std::string(data)).to_hex(); });
 
   py::class_<DeviceClass>(m, "DeviceClass")
       .def_static("cpu", [](const std::string& isa) {
@@ -260,7 +263,7 @@ PYBIND11_MODULE(_core, m) {
            py::arg("device") = DeviceClass::cpu(CpuIsa::kDefault), py::arg("salt") = "")
       .def("digest", [](const CacheKey& k) { return k.digest().to_hex(); })
       .def("serialize", [](const CacheKey& k) { return py::bytes(k.serialize()); })
-      .def_static("deserialize", [](py::bytes b) { return unwrap(CacheKey::deserialize(std::string(b))); })
+      .def_static("deserialize", [](const py::bytes& b) { return unwrap(CacheKey::deserialize(std::string(b))); })
       .def("debug_dump", &CacheKey::debug_dump)
       .def_property_readonly("device", &CacheKey::device)
       .def("__eq__", [](const CacheKey& a, const CacheKey& b) { return a == b; });
@@ -270,7 +273,7 @@ PYBIND11_MODULE(_core, m) {
         return released([&] { return Cache::open(c); });
       })
       .def_property_readonly("config", &Cache::config)
-      .def("put_blob", [](Cache& c, py::bytes data) {
+      .def("put_blob", [](Cache& c, const py::bytes& data) {
         std::string copy(data);
         return released([&] { return c.put_blob(copy); }).digest.to_hex();
       })
@@ -285,6 +288,7 @@ PYBIND11_MODULE(_core, m) {
       })
       .def("put_entry", [](Cache& c, const CacheKey& key, const std::map<std::string, py::bytes>& files) {
         std::vector<EntryFile> copy;
+        copy.reserve(files.size());
         for (const auto& [name, data] : files) copy.push_back(EntryFile{name, std::string(data)});
         return released([&] { return c.put_entry(key, copy); }).to_hex();
       })
@@ -369,7 +373,7 @@ PYBIND11_MODULE(_core, m) {
         return framework_dict(released([&] { return c.check_frameworks(p); }));
       })
       .def("sync_frameworks", [](Cache& c, const DeviceClass& p, const std::vector<std::string>& opened,
-                                 std::optional<std::vector<std::string>> changed) {
+                                 const std::optional<std::vector<std::string>>& changed) {
         FrameworkActivity activity;
         activity.opened = opened;
         activity.changed = changed.value_or(std::vector<std::string>{});
@@ -385,7 +389,7 @@ PYBIND11_MODULE(_core, m) {
         o.verify_on_read = verify_on_read;
         return unwrap(ContentStore::open(dir, o));
       }, py::arg("dir"), py::arg("compress") = false, py::arg("fsync") = false, py::arg("verify_on_read") = true)
-      .def("put", [](ContentStore& s, py::bytes data) {
+      .def("put", [](ContentStore& s, const py::bytes& data) {
         std::string copy(data);
         return released([&] { return s.put_bytes(copy); }).digest.to_hex();
       })

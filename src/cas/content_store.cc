@@ -7,6 +7,7 @@
 #include <mithril/content_store.h>
 
 #include "cas/object_io.h"
+#include "util/format.h"
 
 namespace mithril {
 namespace {
@@ -308,7 +309,7 @@ Result<void> ContentStore::quarantine(const Digest& digest) {
   for (const bool compressed : {false, true}) {
     const std::string from = path_of(digest, compressed);
     const std::string name = from.substr(from.find_last_of('/') + 1);
-    auto r = m_env->rename(from, qdir + "/" + name + "." + std::to_string(m_env->now_ns()));
+    auto r = m_env->rename(from, detail::concat(qdir, "/", name, ".", std::to_string(m_env->now_ns())));
     if (!r && r.error().sys_errno != ENOENT) return std::unexpected(r.error());
   }
   return {};

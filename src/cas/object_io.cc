@@ -78,7 +78,7 @@ char* io_buffer(std::size_t* size) {
 
 Result<Digest> read_object(Env& env, int fd, bool compressed, const Sink& sink) {
   Hasher hasher;
-  std::string_view buf(thread_buffer(), kChunk);
+  char* const buf = thread_buffer();  // kChunk bytes
   std::unique_ptr<ZSTD_DCtx, decltype(&ZSTD_freeDCtx)> dctx(nullptr, &ZSTD_freeDCtx);
   std::string out;
   std::size_t frame_state = 0;  // 0 = frame complete (or none started)
@@ -88,15 +88,15 @@ Result<Digest> read_object(Env& env, int fd, bool compressed, const Sink& sink) 
     out.resize(ZSTD_DStreamOutSize());
   }
   for (;;) {
-    MITHRIL_ASSIGN(const std::size_t n, env.read(fd, const_cast<char*>(buf.data()), buf.size()));
+    MITHRIL_ASSIGN(const std::size_t n, env.read(fd, buf, kChunk));
     if (n == 0) break;
     any_input = true;
     if (!compressed) {
-      hasher.update(std::string_view(buf.data(), n));
-      MITHRIL_TRY(sink(std::string_view(buf.data(), n)));
+      hasher.update(std::string_view(buf, n));
+      MITHRIL_TRY(sink(std::string_view(buf, n)));
       continue;
     }
-    ZSTD_inBuffer in{buf.data(), n, 0};
+    ZSTD_inBuffer in{buf, n, 0};
     for (;;) {
       ZSTD_outBuffer o{out.data(), out.size(), 0};
       const std::size_t in_before = in.pos;

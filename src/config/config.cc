@@ -8,6 +8,7 @@
 
 #include <mithril/config.h>
 #include <mithril/remote.h>
+#include "util/format.h"
 
 namespace mithril {
 namespace {
@@ -153,10 +154,10 @@ Result<void> apply_file(CacheConfig& config, Env& env) {
     const std::string key(k.str());
     if (key == "root") return fail(ErrorCode::kInvalidArgument, path + ": 'root' cannot be set in the file inside the root");
     std::string value;
-    if (node.is_string()) value = *node.value<std::string>();
-    else if (node.is_boolean()) value = *node.value<bool>() ? "true" : "false";
-    else if (node.is_integer()) value = std::to_string(*node.value<std::int64_t>());
-    else return fail(ErrorCode::kInvalidArgument, path + ": unsupported value type for '" + key + "'");
+    if (node.is_string()) value = node.value_or(std::string());
+    else if (node.is_boolean()) value = node.value_or(false) ? "true" : "false";
+    else if (node.is_integer()) value = std::to_string(node.value_or(std::int64_t{0}));
+    else return fail(ErrorCode::kInvalidArgument, detail::concat(path, ": unsupported value type for '", key, "'"));
     auto set = set_config_value(config, key, value);
     if (!set) return fail(ErrorCode::kInvalidArgument, path + ": " + set.error().message);
     config.sources[key] = ConfigSource::kFile;

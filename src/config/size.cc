@@ -4,6 +4,7 @@
 #include <string>
 
 #include <mithril/config.h>
+#include "util/format.h"
 
 namespace mithril {
 
@@ -51,10 +52,8 @@ std::string format_size(std::uint64_t bytes) {
     v /= 1024.0;
     ++u;
   }
-  char buf[32];
-  if (u == 0) std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(bytes));
-  else std::snprintf(buf, sizeof buf, "%.1f %s", v, kUnits[u]);
-  return buf;
+  if (u == 0) return detail::str_format("%llu B", static_cast<unsigned long long>(bytes));
+  return detail::str_format("%.1f %s", v, kUnits[u]);
 }
 
 }  // namespace mithril

@@ -402,7 +402,9 @@ Result<std::optional<std::string>> Cache::read_entry_file(const Entry& entry, st
   if (ref == nullptr) return std::optional<std::string>{};
   std::lock_guard lock(m_impl->mu);
   auto r = m_impl->read_object_locked(ref->digest);
-  if (r && *r) m_impl->count(Counter::kBytesOut, static_cast<std::int64_t>((*r)->size()));
+  if (r) {
+    if (const auto& data = *r) m_impl->count(Counter::kBytesOut, static_cast<std::int64_t>(data->size()));
+  }
   return counted(*m_impl, std::move(r));
 }
 
@@ -517,9 +519,11 @@ Result<std::vector<CacheKey>> Cache::keys() {
   }));
   std::vector<CacheKey> out;
   for (const auto& root : roots) {
-    auto text = m_impl->store->get(root);
-    if (!text || !*text) continue;
-    auto entry = detail::parse_manifest(**text);
+    auto got = m_impl->store->get(root);
+    if (!got) continue;
+    const auto& text = *got;
+    if (!text) continue;
+    auto entry = detail::parse_manifest(*text);
     if (!entry) continue;
     auto key = CacheKey::deserialize(entry->key_bytes);
     if (key) out.push_back(std::move(*key));

@@ -18,6 +18,7 @@
 #include "cas/object_io.h"
 #include "core/cache_impl.h"
 #include "env/staged_files.h"
+#include "util/format.h"
 
 namespace mithril {
 namespace {
@@ -111,7 +112,7 @@ Result<void> validate_members(archive* a, const Manifest& m, std::uint64_t budge
     if (rc != ARCHIVE_OK) return std::unexpected(archive_error(a, "bundle"));
     const std::string name = archive_entry_pathname(e) ? archive_entry_pathname(e) : "";
     const auto refuse = [&](const std::string& why) {
-      return fail(ErrorCode::kInvalidArgument, "refusing bundle: member '" + name + "' " + why);
+      return fail(ErrorCode::kInvalidArgument, detail::concat("refusing bundle: member '", name, "' ", why));
     };
     if (archive_entry_filetype(e) == AE_IFDIR) continue;
     if (archive_entry_hardlink(e) != nullptr || archive_entry_symlink(e) != nullptr) return refuse("is a link");
@@ -232,7 +233,7 @@ Result<BundleReport> Cache::unpack_frameworks(const std::string& path) {
     }
     const std::string& rel = it->first;
     const ManifestFile& want = it->second;
-    const std::string final_path = dest + "/" + rel;
+    const std::string final_path = detail::concat(dest, "/", rel);
     MITHRIL_ASSIGN(const auto existing, env.stat(final_path));
     if (existing) {
       ++report.skipped_existing;  // keep the local copy (it is checked before every run)

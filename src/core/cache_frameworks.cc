@@ -10,6 +10,7 @@
 
 #include "cas/object_io.h"
 #include "core/cache_impl.h"
+#include "util/format.h"
 
 namespace mithril {
 namespace {
@@ -306,6 +307,103 @@ Result<void> record_compile_costs_txn(Cache::Impl& impl, const FrameworkActivity
   return {};
 }
 
+// Files a check found wrong: entry -> corrupt (true) or incomplete (false).
+using BadEntries = std::map<std::string, bool>;
+
+// An unrecorded shared object that does not look like a complete ELF file.
+struct Suspect {
+  std::string rel_to_root;
+  const FrameworkDir* dir;
+  EntryOfFile entry;
+};
+
+// Check pass 1: every recorded file of the partition has its size and mtime,
+// else the same digest. Only reads. Adds the recorded paths to `known`.
+Result<void> check_recorded_files(Cache::Impl& impl, const std::string& prefix, BadEntries* bad,
+                                  std::unordered_set<std::string>* known, FrameworkReport* report) {
+  MITHRIL_ASSIGN(const auto recorded, impl.index->fw_files());
+  known->reserve(recorded.size());
+  std::string abs = impl.config.root + "/";
+  const std::size_t base = abs.size();
+  for (const auto& f : recorded) {
+    if (!f.path.starts_with(prefix)) continue;
+    known->insert(f.path);
+    abs.resize(base);
+    abs += f.path;
+    MITHRIL_ASSIGN(const auto st, impl.env.stat(abs));
+    if (!st) {
+      bad->emplace(f.entry, false);
+      continue;
+    }
+    if (st->size == f.size && st->mtime_ns == f.mtime_ns) continue;
+    auto d = detail::hash_file(impl.env, abs);
+    ++report->files_hashed;
+    if (!d || *d != f.digest) (*bad)[f.entry] = true;
+  }
+  return {};
+}
+
+// Check pass 2: unrecorded shared objects. A linker killed mid-write leaves a
+// partial .so at its final name, which torch would load and crash on. Shared
+// objects live one level down (Inductor's <2ch>/, Triton's <key>/), so only
+// those directories are listed, not every FX entry directory.
+Result<std::vector<Suspect>> find_partial_shared_objects(Cache::Impl& impl, const std::vector<FrameworkDir>& dirs,
+                                                         const std::unordered_set<std::string>& known) {
+  const std::size_t base = impl.config.root.size() + 1;
+  std::vector<Suspect> suspects;
+  for (const auto& dir : dirs) {
+    MITHRIL_ASSIGN(const auto top, impl.env.list_dir(dir.path));
+    for (const auto& sub : top) {
+      if (!sub.is_dir || sub.name == "fxgraph" || sub.name == "aotautograd" || sub.name == "locks") continue;
+      const std::string sub_path = detail::concat(dir.path, "/", sub.name);
+      MITHRIL_ASSIGN(const auto files, impl.env.list_dir(sub_path));
+      for (const auto& file : files) {
+        if (file.is_dir || !file.name.ends_with(".so")) continue;
+        const std::string path = detail::concat(sub_path, "/", file.name);
+        const std::string rel_to_root = path.substr(base);
+        if (known.count(rel_to_root) > 0) continue;
+        const auto entry = framework_entry_of(dir.framework, detail::concat(sub.name, "/", file.name));
+        if (entry.name.empty()) continue;
+        MITHRIL_ASSIGN(const auto st, impl.env.stat(path));
+        if (!st) continue;
+        MITHRIL_ASSIGN(const auto head, detail::read_prefix(impl.env, path, 64));
+        if (head && elf_looks_complete(*head, st->size)) continue;
+        suspects.push_back(Suspect{rel_to_root, &dir, entry});
+      }
+    }
+  }
+  return suspects;
+}
+
+// Quarantines what the two passes found; a shared object being linked right
+// now (its entry lock is held) is skipped. TXN.
+Result<void> quarantine_found_txn(Cache::Impl& impl, const BadEntries& bad, const std::vector<Suspect>& suspects,
+                                  FrameworkReport* report) {
+  for (const auto& [entry, corrupt] : bad) {
+    MITHRIL_LOG(LogLevel::kWarn, "quarantine",
+                {{"entry", entry}, {"reason", corrupt ? "digest mismatch" : "file missing"}});
+    MITHRIL_ASSIGN(const std::uint64_t moved, quarantine_fw_entry_txn(impl, entry));
+    report->quarantined_files += moved;
+    ++report->quarantined_entries;
+    if (corrupt) impl.count(Counter::kCorruptions);
+  }
+  for (const auto& s : suspects) {
+    MITHRIL_ASSIGN(const int fd, lock_entry(impl.env, s.dir->path, s.entry.name, s.entry.kind));
+    if (fd == -1) {
+      ++report->skipped_busy;  // being linked right now
+      continue;
+    }
+    MITHRIL_LOG(LogLevel::kWarn, "quarantine", {{"file", s.rel_to_root}, {"reason", "incomplete ELF shared object"}});
+    auto moved = quarantine_fw_file(impl, s.rel_to_root);
+    if (fd >= 0) (void)impl.env.close(fd);
+    MITHRIL_TRY(moved);
+    ++report->quarantined_files;
+    ++report->quarantined_entries;
+    impl.count(Counter::kCorruptions);
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<FrameworkReport> Cache::check_frameworks(const DeviceClass& partition) {
@@ -313,89 +411,18 @@ Result<FrameworkReport> Cache::check_frameworks(const DeviceClass& partition) {
   Impl& impl = *m_impl;
   FrameworkReport report;
   const std::string prefix = std::string(kFwPrefix) + partition.to_string() + "/";
-  // 1. Every recorded file: same size and mtime, else the same digest. This
-  //    pass only reads; the write lock is taken only if something is wrong.
-  MITHRIL_ASSIGN(const auto recorded, impl.index->fw_files());
-  std::map<std::string, bool> bad;  // entry -> corrupt (true) or incomplete (false)
-  std::unordered_set<std::string> known_paths;
-  known_paths.reserve(recorded.size());
-  std::string abs = impl.config.root + "/";
-  const std::size_t base = abs.size();
-  for (const auto& f : recorded) {
-    if (!f.path.starts_with(prefix)) continue;
-    known_paths.insert(f.path);
-    abs.resize(base);
-    abs += f.path;
-    MITHRIL_ASSIGN(const auto st, impl.env.stat(abs));
-    if (!st) {
-      bad.emplace(f.entry, false);
-      continue;
-    }
-    if (st->size == f.size && st->mtime_ns == f.mtime_ns) continue;
-    auto d = detail::hash_file(impl.env, abs);
-    ++report.files_hashed;
-    if (!d || *d != f.digest) bad[f.entry] = true;
-  }
-  // 2. Unrecorded shared objects: a linker killed mid-write leaves a partial
-  //    .so at its final name, which torch would load and crash on. Shared
-  //    objects live one level down (Inductor's <2ch>/, Triton's <key>/), so
-  //    only those directories are listed, not every FX entry directory.
-  struct Suspect {
-    std::string rel_to_root;
-    const FrameworkDir* dir;
-    EntryOfFile entry;
-  };
-  std::vector<Suspect> suspects;
+  // The passes only read; the write lock is taken only if something is wrong.
+  BadEntries bad;
+  std::unordered_set<std::string> known;
+  MITHRIL_TRY(check_recorded_files(impl, prefix, &bad, &known, &report));
   const auto dirs = framework_dirs(impl.config.root, partition);
-  for (const auto& dir : dirs) {
-    MITHRIL_ASSIGN(const auto top, impl.env.list_dir(dir.path));
-    for (const auto& sub : top) {
-      if (!sub.is_dir || sub.name == "fxgraph" || sub.name == "aotautograd" || sub.name == "locks") continue;
-      const std::string sub_path = dir.path + "/" + sub.name;
-      MITHRIL_ASSIGN(const auto files, impl.env.list_dir(sub_path));
-      for (const auto& file : files) {
-        if (file.is_dir || !file.name.ends_with(".so")) continue;
-        const std::string rel_to_root = (sub_path + "/" + file.name).substr(base);
-        if (known_paths.count(rel_to_root)) continue;
-        const auto entry = framework_entry_of(dir.framework, sub.name + "/" + file.name);
-        if (entry.name.empty()) continue;
-        MITHRIL_ASSIGN(const auto st, impl.env.stat(sub_path + "/" + file.name));
-        if (!st) continue;
-        MITHRIL_ASSIGN(const auto head, detail::read_prefix(impl.env, sub_path + "/" + file.name, 64));
-        if (head && elf_looks_complete(*head, st->size)) continue;
-        suspects.push_back(Suspect{rel_to_root, &dir, entry});
-      }
-    }
-  }
+  MITHRIL_ASSIGN(const auto suspects, find_partial_shared_objects(impl, dirs, known));
   if (bad.empty() && suspects.empty()) {
     MITHRIL_LOG(LogLevel::kDebug, "check", {{"partition", partition.to_string()},
                                           {"files_hashed", static_cast<std::int64_t>(report.files_hashed)}});
     return report;
   }
-  MITHRIL_TRY(impl.in_write_txn([&]() -> Result<void> {
-    for (const auto& [entry, corrupt] : bad) {
-      MITHRIL_LOG(LogLevel::kWarn, "quarantine", {{"entry", entry}, {"reason", corrupt ? "digest mismatch" : "file missing"}});
-      MITHRIL_ASSIGN(const std::uint64_t moved, quarantine_fw_entry_txn(impl, entry));
-      report.quarantined_files += moved;
-      ++report.quarantined_entries;
-      if (corrupt) impl.count(Counter::kCorruptions);
-    }
-    for (const auto& s : suspects) {
-      MITHRIL_ASSIGN(const int fd, lock_entry(impl.env, s.dir->path, s.entry.name, s.entry.kind));
-      if (fd == -1) {
-        ++report.skipped_busy;  // being linked right now
-        continue;
-      }
-      MITHRIL_LOG(LogLevel::kWarn, "quarantine", {{"file", s.rel_to_root}, {"reason", "incomplete ELF shared object"}});
-      auto moved = quarantine_fw_file(impl, s.rel_to_root);
-      if (fd >= 0) (void)impl.env.close(fd);
-      MITHRIL_TRY(moved);
-      ++report.quarantined_files;
-      ++report.quarantined_entries;
-      impl.count(Counter::kCorruptions);
-    }
-    return {};
-  }));
+  MITHRIL_TRY(impl.in_write_txn([&] { return quarantine_found_txn(impl, bad, suspects, &report); }));
   MITHRIL_TRY(impl.flush_locked());
   return report;
 }

@@ -6,6 +6,7 @@
 #include "cas/object_io.h"
 #include "core/cache_impl.h"
 #include "core/manifest.h"
+#include "util/format.h"
 
 namespace mithril {
 namespace {
@@ -15,7 +16,7 @@ constexpr std::uint64_t kMaxManifestSize = 64ull << 20;
 Result<void> move_aside(Env& env, const std::string& path) {
   const std::string suffix = ".damaged." + std::to_string(env.now_ns());
   for (const char* ext : {"", "-wal", "-shm"}) {
-    auto r = env.rename(path + ext, path + ext + suffix);
+    auto r = env.rename(path + ext, detail::concat(path, ext, suffix));
     if (!r && r.error().sys_errno != ENOENT) return r;
   }
   return {};

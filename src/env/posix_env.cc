@@ -10,6 +10,7 @@
 #include <chrono>
 
 #include <mithril/env.h>
+#include "util/format.h"
 
 namespace mithril {
 namespace {
@@ -109,7 +110,7 @@ class PosixEnv final : public Env {
       bool is_dir = e->d_type == DT_DIR;
       if (e->d_type == DT_UNKNOWN) {
         struct stat st {};
-        is_dir = ::stat((path + "/" + name).c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+        is_dir = ::stat(detail::concat(path, "/", name).c_str(), &st) == 0 && S_ISDIR(st.st_mode);
       }
       out.push_back(DirEntry{name, is_dir});
     }

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include "util/format.h"
 
 namespace mithril {
 
@@ -36,10 +37,10 @@ void FileWatcher::add_tree(const std::string& dir, bool report_files) {
     const std::string name = e->d_name;
     if (name == "." || name == "..") continue;
     if (e->d_type == DT_DIR) {
-      add_tree(dir + "/" + name, report_files);
+      add_tree(detail::concat(dir, "/", name), report_files);
     } else if (report_files) {
       // Written before our watch existed: its mtime says when.
-      const std::string path = dir + "/" + name;
+      const std::string path = detail::concat(dir, "/", name);
       m_activity.changed.insert(path);
       struct stat st {};
       if (::stat(path.c_str(), &st) == 0) {

@@ -534,6 +534,7 @@ Result<std::vector<FrameworkKindStats>> Index::fw_kinds() {
     k.compiled = c.i64(5);
   }
   std::vector<FrameworkKindStats> out;
+  out.reserve(kinds.size());
   for (auto& [name, k] : kinds) out.push_back(std::move(k));
   return out;
 }

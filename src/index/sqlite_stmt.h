@@ -70,7 +70,8 @@ class Stmt {
     const auto* p = static_cast<const std::uint8_t*>(sqlite3_column_blob(m_s, col));
     const int n = sqlite3_column_bytes(m_s, col);
     if (p == nullptr || n != static_cast<int>(Digest::kSize)) return Digest();
-    return *Digest::from_bytes({p, Digest::kSize});
+    const auto d = Digest::from_bytes({p, Digest::kSize});
+    return d ? *d : Digest();
   }
 
  private:

@@ -15,6 +15,8 @@
 #include <mithril/key.h>
 
 #include "key/byte_writer.h"
+#include "util/format.h"
+#include "util/hex.h"
 
 namespace mithril {
 namespace {
@@ -43,9 +45,8 @@ std::string printable(std::string_view s) {
     if (u >= 0x20 && u < 0x7f && c != '"' && c != '\\') {
       out += c;
     } else {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", u);
-      out += buf;
+      out += "\\x";
+      out += detail::to_hex(std::string_view(&c, 1));
     }
   }
   return out;
@@ -181,9 +182,7 @@ std::string CacheKey::debug_dump() const {
   std::ostringstream out;
   std::size_t off = 0;
   const auto line = [&](std::size_t len, const std::string& what) {
-    char buf[16];
-    std::snprintf(buf, sizeof buf, "%06zu  ", off);
-    out << buf << what << "  [" << hex_bytes(std::string_view(bytes).substr(off, len)) << "]\n";
+    out << detail::str_format("%06zu  ", off) << what << "  [" << hex_bytes(std::string_view(bytes).substr(off, len)) << "]\n";
     off += len;
   };
   line(5, "magic MKEY version=" + std::to_string(kFormatVersion));

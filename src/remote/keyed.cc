@@ -53,7 +53,7 @@ Result<Digest> put_entry_through(Cache& cache, RemoteStore& remote, const CacheK
       return digest;  // stored locally; the remote is best effort
     }
     if (placed->skipped) return fail(ErrorCode::kInternal, "zstd compression failed");
-    if (placed->inline_frame) file["zstd"] = remote::base64(*placed->inline_frame);
+    if (const auto& frame = placed->inline_frame) file["zstd"] = remote::base64(*frame);
     wire += placed->uploaded_bytes;
     j["files"].push_back(std::move(file));
   }

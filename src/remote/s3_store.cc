@@ -11,6 +11,7 @@
 #include "remote/crypto.h"
 #include "remote/xml.h"
 #include "remote/stores.h"
+#include "util/format.h"
 
 namespace mithril::remote {
 namespace {
@@ -74,10 +75,10 @@ std::size_t on_header(char* buf, std::size_t size, std::size_t n, void* user) {
 std::string amz_now() {
   const std::time_t t = std::time(nullptr);
   std::tm tm{};
-  gmtime_r(&t, &tm);
+  if (gmtime_r(&t, &tm) == nullptr) return {};  // a time_t past year 2^31
   char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
-  return buf;
+  const std::size_t n = std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
+  return {buf, n};
 }
 
 class S3Store final : public RemoteStore {
@@ -198,7 +199,7 @@ class S3Store final : public RemoteStore {
     }
     curl_slist* headers = nullptr;
     for (const auto& [k, v] : sig.headers) {
-      if (k != "host") headers = curl_slist_append(headers, (k + ": " + v).c_str());
+      if (k != "host") headers = curl_slist_append(headers, detail::concat(k, ": ", v).c_str());
     }
     headers = curl_slist_append(headers, ("Authorization: " + auth).c_str());
     headers = curl_slist_append(headers, "Expect:");
@@ -228,8 +229,9 @@ class S3Store final : public RemoteStore {
       curl_easy_setopt(m_curl, CURLOPT_READDATA, &up);
       curl_easy_setopt(m_curl, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(body.size()));
     } else if (method == "POST") {
-      curl_easy_setopt(m_curl, CURLOPT_POST, 1L);
-      curl_easy_setopt(m_curl, CURLOPT_POSTFIELDS, body.data());
+      curl_easy_setopt(m_curl, CURLOPT_POST, 1L);  // the body from on_read, like PUT
+      curl_easy_setopt(m_curl, CURLOPT_READFUNCTION, on_read);
+      curl_easy_setopt(m_curl, CURLOPT_READDATA, &up);
       curl_easy_setopt(m_curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
     } else if (method != "GET") {
       curl_easy_setopt(m_curl, CURLOPT_CUSTOMREQUEST, method.c_str());
@@ -251,16 +253,17 @@ class S3Store final : public RemoteStore {
     MITHRIL_TRY(expect_ok(init, "multipart start " + key));
     const auto ids = xml_values(init.body, "UploadId");
     if (ids.empty()) return fail(ErrorCode::kIoError, url().redacted + ": multipart start " + key + ": no UploadId");
-    const std::string id = ids[0];
+    const std::string& id = ids[0];
     auto result = [&]() -> Result<void> {
       std::string complete = "<CompleteMultipartUpload>";
       int part = 1;
       for (std::size_t off = 0; off < data.size(); off += kPartSize, ++part) {
         const std::string n = std::to_string(part);
-        MITHRIL_ASSIGN(const auto r, request("PUT", path, {{"partNumber", n}, {"uploadId", id}},
-                                             data.substr(off, kPartSize), "part " + n + " of " + key));
-        MITHRIL_TRY(expect_ok(r, "part " + n + " of " + key));
-        complete += "<Part><PartNumber>" + n + "</PartNumber><ETag>" + r.etag + "</ETag></Part>";
+        const std::string what = detail::concat("part ", n, " of ", key);
+        MITHRIL_ASSIGN(const auto r,
+                       request("PUT", path, {{"partNumber", n}, {"uploadId", id}}, data.substr(off, kPartSize), what));
+        MITHRIL_TRY(expect_ok(r, what));
+        complete += detail::concat("<Part><PartNumber>", n, "</PartNumber><ETag>", r.etag, "</ETag></Part>");
       }
       complete += "</CompleteMultipartUpload>";
       MITHRIL_ASSIGN(const auto done, request("POST", path, {{"uploadId", id}}, complete, "multipart end " + key));

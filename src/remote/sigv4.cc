@@ -80,19 +80,21 @@ std::string canonical_value(std::string_view v) {
 std::string sigv4_authorization(const SigV4Request& req, const AwsCredentials& creds, const std::string& region,
                                 const std::string& service, const std::string& amz_date) {
   std::vector<std::pair<std::string, std::string>> query;
+  query.reserve(req.query.size());
   for (const auto& [k, v] : req.query) query.emplace_back(aws_uri_encode(k, false), aws_uri_encode(v, false));
   std::sort(query.begin(), query.end());
   std::string canonical_query;
   for (const auto& [k, v] : query) {
     if (!canonical_query.empty()) canonical_query += '&';
-    canonical_query += k + "=" + v;
+    canonical_query.append(k).append("=").append(v);
   }
   std::vector<std::pair<std::string, std::string>> headers;
+  headers.reserve(req.headers.size());
   for (const auto& [k, v] : req.headers) headers.emplace_back(lower(k), canonical_value(v));
   std::sort(headers.begin(), headers.end());
   std::string canonical_headers, signed_headers;
   for (const auto& [k, v] : headers) {
-    canonical_headers += k + ":" + v + "\n";
+    canonical_headers.append(k).append(":").append(v).append("\n");
     if (!signed_headers.empty()) signed_headers += ';';
     signed_headers += k;
   }

@@ -24,6 +24,7 @@
 
 #include "env/staged_files.h"
 #include "remote/remote_layout.h"
+#include "util/format.h"
 
 namespace mithril {
 namespace {
@@ -59,6 +60,7 @@ class SyncRun {
       if (!s) break;  // the first store opened with the same URL: cannot happen but for resources
       stores.push_back(std::move(*s));
     }
+    pool.reserve(stores.size());
     for (auto& s : stores) pool.emplace_back(worker, std::ref(*s));
     worker(*first);
     for (auto& t : pool) t.join();
@@ -111,8 +113,8 @@ class SyncRun {
       std::lock_guard r(mu);
       bytes = report.wire_bytes;
     }
-    std::fprintf(stderr, "\rmithril: %s %zu/%zu entries, %s%s", m_verb, m_done.load(), m_total,
-                 format_size(bytes).c_str(), final_line ? "\n" : "");
+    detail::print_to(stderr, "\rmithril: %s %zu/%zu entries, %s%s", m_verb, m_done.load(), m_total,
+                     format_size(bytes).c_str(), final_line ? "\n" : "");
   }
 
   std::string m_url;
@@ -165,9 +167,9 @@ void push_entry(SyncRun& run, PushState& state, Cache& cache, RemoteStore& store
       ++run.report.skipped;  // changed or vanished since it was recorded: next push
       return;
     }
-    if (placed->inline_frame) {
+    if (auto& frame = placed->inline_frame) {
       logical += f.size;
-      manifest.inline_frames.emplace(f.path, std::move(*placed->inline_frame));
+      manifest.inline_frames.emplace(f.path, std::move(*frame));
       continue;
     }
     if (placed->uploaded_bytes > 0) {
@@ -196,15 +198,16 @@ void pull_entry(SyncRun& run, Cache& cache, RemoteStore& store, const std::strin
                 const SyncOptions& options, std::vector<std::string>* published,
                 std::map<std::string, std::int64_t>* costs) {
   Env& env = cache.env();
-  auto text = store.get(remote::manifest_prefix(partition) + id + ".json");
-  if (!text) return run.failed(text.error());
-  if (!*text) return;  // removed meanwhile
-  auto manifest = remote::decode_manifest(**text, partition, options.hmac_key, cache.config().max_size);
+  auto got = store.get(remote::manifest_prefix(partition) + id + ".json");
+  if (!got) return run.failed(got.error());
+  const auto& text = *got;
+  if (!text) return;  // removed meanwhile
+  auto manifest = remote::decode_manifest(*text, partition, options.hmac_key, cache.config().max_size);
   if (!manifest) return run.rejected(manifest.error().to_string());
   if (remote::entry_id(manifest->entry.name) != id) return run.rejected("remote manifest " + id + " names another entry");
   const std::string base = cache.config().root + "/fw/" + partition + "/";
   detail::StagedFiles staged(env);  // unlinked on every early return
-  std::uint64_t wire = text->value().size(), logical = 0, objects = 0;
+  std::uint64_t wire = text->size(), logical = 0, objects = 0;
   static std::atomic<std::uint64_t> counter{0};
   const auto local_failure = [&](const Error& e) {
     std::lock_guard lock(run.mu);
@@ -216,16 +219,18 @@ void pull_entry(SyncRun& run, Cache& cache, RemoteStore& store, const std::strin
     auto st = env.stat(final_path);
     if (!st) return local_failure(st.error());
     if (*st) continue;  // keep what is here (checked before every run)
-    Result<std::optional<std::string>> frame = std::optional<std::string>{};
+    std::string frame;
     if (auto it = manifest->inline_frames.find(f.path); it != manifest->inline_frames.end()) {
-      frame = std::optional<std::string>(std::move(it->second));
+      frame = std::move(it->second);
     } else {
-      frame = store.get(remote::object_key(f.digest));
-      if (!frame) return run.failed(frame.error());
-      if (!*frame) return run.rejected("remote entry " + manifest->entry.name + " lacks the object of " + f.path);
-      wire += (*frame)->size();
+      auto fetched = store.get(remote::object_key(f.digest));
+      if (!fetched) return run.failed(fetched.error());
+      auto& object = *fetched;
+      if (!object) return run.rejected("remote entry " + manifest->entry.name + " lacks the object of " + f.path);
+      frame = std::move(*object);
+      wire += frame.size();
     }
-    auto data = remote::decompress_exact(**frame, f.size);
+    auto data = remote::decompress_exact(frame, f.size);
     if (!data || blake3(*data) != f.digest) {
       return run.rejected("remote object for " + f.path + " does not match its digest; not written");
     }

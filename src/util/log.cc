@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include <mithril/log.h>
+#include "util/format.h"
 
 namespace mithril {
 namespace {
@@ -51,11 +52,10 @@ std::string timestamp() {
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
   const std::time_t t = static_cast<std::time_t>(ms / 1000);
   std::tm tm{};
-  gmtime_r(&t, &tm);
+  if (gmtime_r(&t, &tm) == nullptr) return {};  // a time_t past year 2^31
   char buf[40];
   const std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::snprintf(buf + n, sizeof buf - n, ".%03dZ", static_cast<int>(ms % 1000));
-  return buf;
+  return std::string(buf, n) + detail::str_format(".%03dZ", static_cast<int>(ms % 1000));
 }
 
 }  // namespace

@@ -1,0 +1,52 @@
+#include "util/format.h"
+
+#include <cstdarg>
+
+namespace mithril::detail {
+namespace {
+
+__attribute__((format(printf, 1, 0))) std::string vformat(const char* f, std::va_list args) {
+  std::va_list again;
+  va_copy(again, args);
+  char small[256];
+  const int n = std::vsnprintf(small, sizeof small, f, args);
+  std::string out;
+  if (n < 0) {
+    va_end(again);
+    return out;
+  }
+  if (static_cast<std::size_t>(n) < sizeof small) {
+    out.assign(small, static_cast<std::size_t>(n));
+  } else {
+    out.resize(static_cast<std::size_t>(n));
+    // Writes n characters and the terminating NUL into the string's own buffer.
+    if (std::vsnprintf(out.data(), out.size() + 1, f, again) != n) out.clear();
+  }
+  va_end(again);
+  return out;
+}
+
+}  // namespace
+
+std::string str_format(const char* f, ...) {
+  std::va_list args;
+  va_start(args, f);
+  std::string out = vformat(f, args);
+  va_end(args);
+  return out;
+}
+
+void write_text(std::FILE* to, std::string_view text) {
+  if (text.empty()) return;
+  (void)std::fwrite(text.data(), 1, text.size(), to);
+}
+
+void print_to(std::FILE* to, const char* f, ...) {
+  std::va_list args;
+  va_start(args, f);
+  const std::string text = vformat(f, args);
+  va_end(args);
+  write_text(to, text);
+}
+
+}  // namespace mithril::detail
