@@ -3,7 +3,12 @@ corpus (the repository's corpus is never modified) and prints one table:
 executions, corpus size, crashes. Exits 1 when any target crashed; the
 crashing input is kept under the work directory and named in the output.
 
-    python3 tests/fuzz/run_fuzzers.py BUILD_DIR [--seconds 20]
+    python3 tests/fuzz/run_fuzzers.py BUILD_DIR [--seconds 20] [--seed N]
+
+Every run uses a new seed unless --seed is given, so CI keeps exploring;
+the seed is printed, and --seed N replays the same mutations (a crash also
+leaves its input, which reproduces alone: BUILD_DIR/tests/fuzz/TARGET INPUT).
+A crash, once fixed, becomes a regression seed: tests/fuzz/corpus/TARGET/regress-*.
 """
 import argparse
 import json
@@ -24,7 +29,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("build")
     ap.add_argument("--seconds", type=int, default=20)
+    ap.add_argument("--seed", type=int, default=int.from_bytes(os.urandom(4), "little") % 2**31 or 1)
     args = ap.parse_args()
+    print(f"fuzzing with seed {args.seed} (replay: --seed {args.seed})", flush=True)
     work = pathlib.Path(tempfile.mkdtemp(prefix="mithril-fuzz-"))
     rows, failed = [], []
     for t in TARGETS:
@@ -32,7 +39,7 @@ def main():
         shutil.copytree(HERE / "corpus" / t, corpus)
         seeds = len(list(corpus.iterdir()))
         exe = pathlib.Path(args.build) / "tests" / "fuzz" / t
-        p = subprocess.run([str(exe), f"-max_total_time={args.seconds}", "-timeout=10", "-rss_limit_mb=2048",
+        p = subprocess.run([str(exe), f"-max_total_time={args.seconds}", "-timeout=10", "-rss_limit_mb=2048", f"-seed={args.seed}",
                             f"-artifact_prefix={work}/{t}-", str(corpus)],
                            capture_output=True, text=True, timeout=args.seconds + 120)
         log = p.stderr
