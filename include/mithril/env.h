@@ -33,6 +33,9 @@ struct DirEntry {
   bool is_dir = false;
 };
 
+// An I/O the index database (SQLite) is about to do on one of its files.
+enum class DbIo { kOpen, kRead, kWrite, kTruncate, kSync, kDelete };
+
 class Env {
  public:
   virtual ~Env() = default;
@@ -65,6 +68,13 @@ class Env {
   virtual Result<int> try_lock_file(const std::string& path) = 0;
   // Nanoseconds since the Unix epoch (wall clock, for access times).
   virtual std::int64_t now_ns() = 0;
+  // Called before each I/O SQLite does on the index database's files (the
+  // database and its WAL: SQLite does its own I/O, this is how an Env reaches
+  // it), with the file's path ("" for SQLite's temporary files). An error
+  // skips the I/O and makes SQLite see it failed: ENOSPC as a full disk,
+  // anything else as an I/O error of that kind. The default allows all; for
+  // Env::posix() the database is opened without this indirection.
+  virtual Result<void> before_db_io(DbIo op, const char* path);
 
   // The process-wide POSIX implementation. Never null; lives forever.
   static Env& posix();

@@ -55,7 +55,7 @@ Result<void> Cache::Impl::purge_doomed_locked() {
       if (!revived) (void)store->remove(d);
       MITHRIL_TRY(index->undoom(d));
     }
-    return {};
+    return purge_fw_doomed_txn(*this);
   });
   in_purge = false;
   return r;

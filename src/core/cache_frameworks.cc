@@ -171,6 +171,10 @@ Result<void> record_entry_txn(Cache::Impl& impl, const FrameworkDir& dir, const 
     }
     return {};
   }
+  if (recorded.empty()) {  // evicted, files not all unlinked yet: not an entry again
+    MITHRIL_ASSIGN(const bool doomed, impl.index->fw_entry_doomed(name));
+    if (doomed) return {};
+  }
   MITHRIL_ASSIGN(const int fd, lock_entry(impl.env, dir.path, rel_name, kind));
   if (fd == -1) {
     ++report->skipped_busy;  // torch is still writing it: record it next time
@@ -457,31 +461,65 @@ Result<FrameworkReport> Cache::sync_frameworks(const DeviceClass& partition, con
 
 // Deletes the oldest framework entry's files (taking torch's lock for code
 // modules; a busy entry is marked used and kept). TXN. Returns bytes freed.
+namespace {
+
+// Where an entry named <partition>/<framework>/<entry rel> lives.
+struct EntryPlace {
+  std::string fw_dir;  // absolute
+  std::string rel;     // relative to fw_dir
+};
+EntryPlace place_of(const Cache::Impl& impl, const std::string& name) {
+  const auto first = name.find('/');
+  const auto second = name.find('/', first + 1);
+  return {detail::concat(impl.config.root, "/fw/", std::string_view(name).substr(0, second)), name.substr(second + 1)};
+}
+
+// Unlinks one doomed file and its parents left empty (e.g. fxgraph/<2ch>/<key>/),
+// never the framework directory itself. False when the unlink failed.
+bool unlink_with_empty_parents(Env& env, const std::string& abs, const std::string& fw_dir) {
+  if (!env.unlink(abs)) return false;
+  for (std::string dir = abs.substr(0, abs.find_last_of('/')); dir.size() > fw_dir.size();
+       dir = dir.substr(0, dir.find_last_of('/'))) {
+    if (!env.rmdir(dir)) break;
+  }
+  return true;
+}
+
+}  // namespace
+
 Result<std::uint64_t> evict_oldest_fw_txn(Cache::Impl& impl, const FwEntryRecord& oldest) {
-  // name = <partition>/<framework>/<entry rel>
-  const auto first = oldest.name.find('/');
-  const auto second = oldest.name.find('/', first + 1);
-  const std::string fw_dir = impl.config.root + "/fw/" + oldest.name.substr(0, second);
-  const std::string rel = oldest.name.substr(second + 1);
-  MITHRIL_ASSIGN(const int fd, lock_entry(impl.env, fw_dir, rel, oldest.kind));
+  const EntryPlace where = place_of(impl, oldest.name);
+  MITHRIL_ASSIGN(const int fd, lock_entry(impl.env, where.fw_dir, where.rel, oldest.kind));
   if (fd == -1) {
     MITHRIL_TRY(impl.index->fw_touch(oldest.name, impl.env.now_ns()));
     return 0;
   }
+  if (fd >= 0) (void)impl.env.close(fd);
   MITHRIL_ASSIGN(const auto files, impl.index->fw_remove_entry(oldest.name));
   MITHRIL_TRY(impl.index->fw_forget_cost(oldest.name));
   MITHRIL_TRY(impl.index->fw_kind_add(oldest.kind, {.evictions = 1, .evicted_bytes = static_cast<std::int64_t>(oldest.size)}));
-  for (const auto& f : files) {
-    const std::string abs = impl.config.root + "/" + f.path;
-    (void)impl.env.unlink(abs);
-    // Remove now-empty parents (e.g. fxgraph/<2ch>/<key>/), never the framework dir.
-    for (std::string dir = abs.substr(0, abs.find_last_of('/')); dir.size() > fw_dir.size();
-         dir = dir.substr(0, dir.find_last_of('/'))) {
-      if (!impl.env.rmdir(dir)) break;
-    }
-  }
-  if (fd >= 0) (void)impl.env.close(fd);
+  MITHRIL_TRY(impl.index->fw_doom(oldest.name, oldest.kind, files));
+  impl.purge_needed = true;  // the files go after the commit
   return oldest.size;
+}
+
+Result<void> purge_fw_doomed_txn(Cache::Impl& impl) {
+  MITHRIL_ASSIGN(const auto doomed, impl.index->fw_doomed());
+  std::size_t i = 0;
+  while (i < doomed.size()) {  // one entry (a run of rows) at a time, under its lock
+    const std::string& entry = doomed[i].entry;
+    const EntryPlace where = place_of(impl, entry);
+    MITHRIL_ASSIGN(const int fd, lock_entry(impl.env, where.fw_dir, where.rel, doomed[i].kind));
+    for (; i < doomed.size() && doomed[i].entry == entry; ++i) {
+      if (fd == -1) continue;  // torch is writing it: next purge
+      MITHRIL_ASSIGN(const bool revived, impl.index->fw_file_recorded(doomed[i].path));
+      const std::string abs = detail::concat(impl.config.root, "/", doomed[i].path);
+      if (!revived && !unlink_with_empty_parents(impl.env, abs, where.fw_dir)) continue;  // stays doomed: retried
+      MITHRIL_TRY(impl.index->fw_undoom(doomed[i].path));
+    }
+    if (fd >= 0) (void)impl.env.close(fd);
+  }
+  return {};
 }
 
 Result<std::vector<FrameworkEntryFiles>> Cache::framework_entries(const DeviceClass& partition) {

@@ -84,9 +84,14 @@ class Cache::Impl {
   bool in_purge = false;
 };
 
-// Deletes the files of framework entry `oldest` (cache_frameworks.cc).
-// REQUIRES an open write transaction. Returns the bytes freed; 0 when a
-// framework process holds the entry's lock (the entry is then marked used).
+// Removes framework entry `oldest` from the index and dooms its files
+// (unlinked after the commit, see purge_fw_doomed_txn). REQUIRES an open
+// write transaction. Returns the bytes freed; 0 when a framework process
+// holds the entry's lock (the entry is then marked used).
 Result<std::uint64_t> evict_oldest_fw_txn(Cache::Impl& impl, const FwEntryRecord& oldest);
+// Second phase of framework eviction: unlinks the doomed files (unless a
+// sync recorded them again) and forgets them; an entry whose lock torch
+// holds is left for the next purge. TXN.
+Result<void> purge_fw_doomed_txn(Cache::Impl& impl);
 
 }  // namespace mithril

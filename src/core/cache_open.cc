@@ -42,6 +42,7 @@ Result<void> Cache::Impl::open_index_locked(bool discard_existing) {
   const std::string path = config.root + "/index.db";
   IndexOptions io;
   io.durable = config.fsync;
+  io.env = &env;
   index.reset();
   if (discard_existing) MITHRIL_TRY(move_aside(env, path));
   auto opened = Index::open(path, io);

@@ -139,6 +139,8 @@ class PosixEnv final : public Env {
 bool FileStat::is_dir() const { return S_ISDIR(mode); }
 bool FileStat::is_regular() const { return S_ISREG(mode); }
 
+Result<void> Env::before_db_io(DbIo /*op*/, const char* /*path*/) { return {}; }
+
 Env& Env::posix() {
   static PosixEnv env;
   return env;

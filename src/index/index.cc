@@ -7,6 +7,7 @@
 
 #include <sqlite3.h>
 
+#include "index/env_vfs.h"
 #include "index/schema_check.h"
 #include "index/sqlite_stmt.h"
 
@@ -39,6 +40,7 @@ CREATE TABLE IF NOT EXISTS entry_objects(
 CREATE INDEX IF NOT EXISTS entry_objects_by_digest ON entry_objects(digest);
 CREATE TABLE IF NOT EXISTS counters(id INTEGER PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS doomed(digest BLOB PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS fw_doomed(path TEXT PRIMARY KEY, entry TEXT NOT NULL, kind TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS fw_entries(
   id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, size INTEGER NOT NULL,
   created INTEGER NOT NULL, last_access INTEGER NOT NULL, hits INTEGER NOT NULL);
@@ -128,23 +130,26 @@ class Index::Statements {
   std::unordered_map<const char*, sqlite3_stmt*> m_cache;
 };
 
-Index::Index(sqlite3* db) : m_db(db), m_stmts(std::make_unique<Statements>(db)) {}
+Index::Index(sqlite3* db, std::shared_ptr<detail::EnvVfs> vfs)
+    : m_db(db), m_stmts(std::make_unique<Statements>(db)), m_vfs(std::move(vfs)) {}
 
 Index::~Index() {
   m_stmts.reset();
   sqlite3_close_v2(m_db);
+  m_vfs.reset();  // after the connection: it used the VFS to the end
 }
 
 Result<std::unique_ptr<Index>> Index::open(const std::string& path, IndexOptions options) {
   sqlite3* db = nullptr;
   const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-  const int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  auto vfs = detail::EnvVfs::acquire(options.env != nullptr ? *options.env : Env::posix());
+  const int rc = sqlite3_open_v2(path.c_str(), &db, flags, vfs ? vfs->name() : nullptr);
   if (rc != SQLITE_OK) {
     Error e = sqlite_error(db, rc, "open " + path);
     sqlite3_close_v2(db);
     return std::unexpected(e);
   }
-  std::unique_ptr<Index> index(new Index(db));
+  std::unique_ptr<Index> index(new Index(db, std::move(vfs)));
   sqlite3_busy_timeout(db, options.busy_timeout_ms);
   sqlite3_extended_result_codes(db, 1);
   // SQLite answers SQLITE_BUSY without calling the busy handler in a few
@@ -560,6 +565,44 @@ Result<std::uint64_t> Index::fw_entry_count() {
   MITHRIL_STMT(s, "SELECT COUNT(*) FROM fw_entries");
   MITHRIL_ASSIGN(const bool row, s.step());
   return row ? static_cast<std::uint64_t>(s.i64(0)) : 0;
+}
+
+Result<void> Index::fw_doom(const std::string& entry, const std::string& kind, const std::vector<FwFile>& files) {
+  for (const auto& f : files) {
+    MITHRIL_STMT(s, "INSERT OR REPLACE INTO fw_doomed(path, entry, kind) VALUES (?, ?, ?)");
+    s.bind(1, f.path).bind(2, entry).bind(3, kind);
+    MITHRIL_TRY(s.run());
+  }
+  return {};
+}
+
+Result<std::vector<Index::FwDoomed>> Index::fw_doomed() {
+  MITHRIL_STMT(s, "SELECT path, entry, kind FROM fw_doomed ORDER BY entry, path");
+  std::vector<FwDoomed> out;
+  for (;;) {
+    MITHRIL_ASSIGN(const bool row, s.step());
+    if (!row) break;
+    out.push_back(FwDoomed{s.text(0), s.text(1), s.text(2)});
+  }
+  return out;
+}
+
+Result<void> Index::fw_undoom(const std::string& path) {
+  MITHRIL_STMT(s, "DELETE FROM fw_doomed WHERE path = ?");
+  s.bind(1, path);
+  return s.run();
+}
+
+Result<bool> Index::fw_entry_doomed(const std::string& name) {
+  MITHRIL_STMT(s, "SELECT 1 FROM fw_doomed WHERE entry = ? LIMIT 1");
+  s.bind(1, name);
+  return s.step();
+}
+
+Result<bool> Index::fw_file_recorded(const std::string& path) {
+  MITHRIL_STMT(s, "SELECT 1 FROM fw_files WHERE path = ?");
+  s.bind(1, path);
+  return s.step();
 }
 
 Result<std::vector<FwFile>> Index::fw_remove_entry(const std::string& name) {

@@ -31,6 +31,9 @@
 struct sqlite3;
 
 namespace mithril {
+namespace detail {
+class EnvVfs;
+}  // namespace detail
 
 // A file a framework wrote into a managed directory, as last recorded.
 struct FwFile {
@@ -53,6 +56,10 @@ struct FwEntryRecord {
 struct IndexOptions {
   bool durable = false;     // synchronous=FULL (fsync each commit) instead of NORMAL
   int busy_timeout_ms = 60000;
+  // SQLite's file I/O passes by this Env's before_db_io hook (src/index/
+  // env_vfs.h); nullptr or Env::posix(): SQLite's default VFS, no hook.
+  // REQUIRES: outlives the Index.
+  Env* env = nullptr;
 };
 
 class Index {
@@ -136,6 +143,24 @@ class Index {
                             std::int64_t now, bool accessed);
   // Forgets the entry; returns the files it had (for the caller to delete).
   Result<std::vector<FwFile>> fw_remove_entry(const std::string& name);
+  // Two-phase delete of an evicted framework entry's files, as for objects:
+  // the transaction that removes the entry records its paths here; they are
+  // unlinked after the commit. A failed commit thus leaves the entry whole,
+  // and a crash after it leaves doomed rows (finished at the next open),
+  // never an entry whose files are gone.
+  struct FwDoomed {
+    std::string path;   // relative to the cache root
+    std::string entry;  // the entry it belonged to
+    std::string kind;
+  };
+  Result<void> fw_doom(const std::string& entry, const std::string& kind, const std::vector<FwFile>& files);
+  Result<std::vector<FwDoomed>> fw_doomed();
+  Result<void> fw_undoom(const std::string& path);
+  // Whether `path` was recorded again since it was doomed (by a pull).
+  Result<bool> fw_file_recorded(const std::string& path);
+  // Whether files of the entry `name` are still doomed (a sync must not
+  // record what is left of it as a new entry).
+  Result<bool> fw_entry_doomed(const std::string& name);
   Result<void> fw_touch(const std::string& name, std::int64_t t);
   Result<std::optional<FwEntryRecord>> fw_oldest();
   // ---- history for reports (pruned to the last 5,000 points / 2,000 evictions) ----
@@ -159,13 +184,14 @@ class Index {
 
  private:
   class Statements;
-  explicit Index(sqlite3* db);
+  Index(sqlite3* db, std::shared_ptr<detail::EnvVfs> vfs);
   Result<void> exec(const char* sql);
   Result<void> add_meta(const char* key, std::int64_t delta);
   Result<std::int64_t> meta(const char* key);
 
   sqlite3* m_db;
   std::unique_ptr<Statements> m_stmts;
+  std::shared_ptr<detail::EnvVfs> m_vfs;  // released after the connection closes
 };
 
 }  // namespace mithril

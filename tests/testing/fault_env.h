@@ -26,7 +26,8 @@ class FaultEnv final : public Env {
     m_rules.push_back(Rule{op, err, nth, sticky});
   }
   // Fails the `nth` next call of any operation (open, write, read, fsync,
-  // close, rename, unlink, mkdir, stat, list_dir, lock) with `err`: walking
+  // close, rename, unlink, mkdir, stat, list_dir, lock, and SQLite's I/O on
+  // the index database) with `err`: walking
   // nth over 1..calls() reaches every call site an operation passes.
   void fail_call(int nth, int err) {
     std::lock_guard lock(m_mu);
@@ -95,6 +96,13 @@ class FaultEnv final : public Env {
   Result<int> try_lock_file(const std::string& p) override {
     MITHRIL_TRY(check(Op::kOpen, p));
     return m_real.try_lock_file(p);
+  }
+  // SQLite's I/O on the index database counts and fails like the calls above.
+  Result<void> before_db_io(DbIo op, const char* path) override {
+    static constexpr const char* kNames[] = {"open", "read", "write", "truncate", "sync", "delete"};
+    static constexpr Op kOps[] = {Op::kOpen, Op::kRead, Op::kWrite, Op::kWrite, Op::kFsync, Op::kUnlink};
+    const auto i = static_cast<std::size_t>(op);
+    return check(kOps[i], std::string("sqlite ") + kNames[i] + " " + path);
   }
   std::int64_t now_ns() override {
     return (m_frozen_ns != 0 ? m_frozen_ns : m_real.now_ns()) + m_clock_offset_ns;

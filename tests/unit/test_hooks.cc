@@ -162,6 +162,51 @@ TEST_F(FrameworkCacheTest, EntryLockedByTorchIsNotEvicted) {
   EXPECT_FALSE(std::filesystem::exists(ind + "/cd/ccd.main.so"));
 }
 
+// Eviction is two-phase: the commit forgets the entry and dooms its files;
+// they are unlinked after it. Unlinks that fail leave doomed rows, which the
+// next open finishes; never an index entry whose files are gone.
+TEST_F(FrameworkCacheTest, EvictedFilesTheUnlinkMissedGoAtTheNextOpen) {
+  write("fxgraph/aa/faa/e", std::string(4000, 'a'));
+  ASSERT_TRUE(cache->sync_frameworks(part, {}));
+  env.advance_clock(1'000'000'000);
+  write("fxgraph/bb/fbb/e", std::string(4000, 'b'));
+  ASSERT_TRUE(cache->sync_frameworks(part, {}));
+  env.fail(testing::Op::kUnlink, EIO, 1, /*sticky=*/true);
+  auto report = cache->gc(5000);
+  ASSERT_TRUE(report) << report.error().to_string();
+  EXPECT_EQ(report->evicted_entries, 1u);
+  EXPECT_TRUE(std::filesystem::exists(ind + "/fxgraph/aa/faa/e")) << "the unlink failed: still there";
+  EXPECT_EQ(cache->stats()->framework_entries, 1u) << "but no longer an entry";
+  EXPECT_EQ(cache->check_frameworks(part)->quarantined_entries, 0u);
+  env.reset();
+  cache.reset();
+  CacheConfig c;
+  c.root = dir.path();
+  cache = std::move(*Cache::open(c, env));
+  EXPECT_FALSE(std::filesystem::exists(ind + "/fxgraph/aa")) << "finished at open, empty dirs too";
+  EXPECT_TRUE(std::filesystem::exists(ind + "/fxgraph/bb/fbb/e"));
+  EXPECT_EQ(cache->stats()->framework_entries, 1u);
+}
+
+// While an evicted entry's files are doomed, a sync does not record what is
+// left of it as a new entry (it may be partial).
+TEST_F(FrameworkCacheTest, DoomedFilesAreNotRecordedAgain) {
+  write("fxgraph/aa/faa/e", std::string(4000, 'a'));
+  ASSERT_TRUE(cache->sync_frameworks(part, {}));
+  env.fail(testing::Op::kUnlink, EIO, 1, /*sticky=*/true);
+  ASSERT_TRUE(cache->gc(0));
+  env.reset();
+  auto synced = cache->sync_frameworks(part, {});
+  ASSERT_TRUE(synced);
+  EXPECT_EQ(synced->new_entries, 0u);
+  EXPECT_EQ(cache->stats()->framework_entries, 0u);
+  cache.reset();  // the next open finishes the purge
+  CacheConfig c;
+  c.root = dir.path();
+  cache = std::move(*Cache::open(c, env));
+  EXPECT_FALSE(std::filesystem::exists(ind + "/fxgraph/aa/faa/e"));
+}
+
 }  // namespace
 }  // namespace mithril
 
