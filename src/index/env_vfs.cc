@@ -82,20 +82,20 @@ int x_unfetch(sqlite3_file* f, sqlite3_int64 off, void* p) { return real(f)->pMe
 // Our methods at the version of the wrapped file's (the shared-memory and
 // fetch methods exist only from versions 2 and 3).
 const sqlite3_io_methods* methods_for(int version) {
-  static const sqlite3_io_methods kV3 = {
+  static const sqlite3_io_methods v3 = {
       3,          x_close,         x_read,          x_write,        x_truncate,    x_sync,
       x_file_size, x_lock,         x_unlock,        x_check_reserved, x_file_control, x_sector_size,
       x_device,   x_shm_map,       x_shm_lock,      x_shm_barrier,  x_shm_unmap,   x_fetch,
       x_unfetch};
-  static const sqlite3_io_methods kV2 = [] {
-    sqlite3_io_methods m = kV3;
+  static const sqlite3_io_methods v2 = [] {
+    sqlite3_io_methods m = v3;
     m.iVersion = 2;
     m.xFetch = nullptr;
     m.xUnfetch = nullptr;
     return m;
   }();
-  static const sqlite3_io_methods kV1 = [] {
-    sqlite3_io_methods m = kV2;
+  static const sqlite3_io_methods v1 = [] {
+    sqlite3_io_methods m = v2;
     m.iVersion = 1;
     m.xShmMap = nullptr;
     m.xShmLock = nullptr;
@@ -103,7 +103,7 @@ const sqlite3_io_methods* methods_for(int version) {
     m.xShmUnmap = nullptr;
     return m;
   }();
-  return version >= 3 ? &kV3 : version == 2 ? &kV2 : &kV1;
+  return version >= 3 ? &v3 : version == 2 ? &v2 : &v1;
 }
 
 int x_open(sqlite3_vfs* v, const char* name, sqlite3_file* f, int flags, int* out_flags) {
