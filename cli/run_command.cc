@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -117,6 +118,13 @@ std::vector<std::string> point_frameworks_at_root(const CacheConfig& config, con
     }
     if (auto made = make_dirs(Env::posix(), dir.path); !made) {
       warn("cannot create " + dir.path + ": " + made.error().message + "; running without the cache");
+      continue;
+    }
+    // A read-only root (a read-only mount, a pre-warmed image): frameworks
+    // also write beside their hits (locks, new kernels), so they would fail.
+    if (::access(dir.path.c_str(), W_OK) != 0) {
+      warn(dir.path + " is not writable (" + std::strerror(errno) + "); " + dir.env_var +
+           " left unset, running without the cache");
       continue;
     }
     setenv(dir.env_var.c_str(), dir.path.c_str(), 1);

@@ -28,7 +28,15 @@ def main():
     if faults:
         total = sum(f["injected"] for f in faults)
         per = ", ".join(f"{f['op']} {f['injected']}" for f in faults)
-        rows.append(("OS-call faults injected at every call site (ENOSPC/EIO)", f"{total} ({per})", "0"))
+        kinds = {}
+        for f in faults:
+            for k, n in f.get("by_errno", {}).items():
+                kinds[k] = kinds.get(k, 0) + n
+        by = ", ".join(f"{k} {n}" for k, n in kinds.items())
+        sites = sum(f["call_sites"] for f in faults)
+        in_db = sum(f.get("sqlite_call_sites", 0) for f in faults)
+        rows.append(("OS-call faults injected at every call site", f"{total} at {sites} call sites, {in_db} of them "
+                     f"SQLite's I/O ({per}; by kind: {by})", "0"))
     else:
         rows.append(("OS-call faults injected at every call site", "not run", "-"))
     power = load(d, "powerloss.json")

@@ -36,6 +36,8 @@ class FaultEnv final : public Env {
   }
   // Calls counted so far (every operation, failed or not).
   int calls() const { return m_calls; }
+  // Of those, SQLite's I/O on the index database.
+  int db_calls() const { return m_db_calls; }
   void short_writes(std::size_t max_write) { m_max_write = max_write; }
   void reset() {
     std::lock_guard lock(m_mu);
@@ -102,6 +104,10 @@ class FaultEnv final : public Env {
     static constexpr const char* kNames[] = {"open", "read", "write", "truncate", "sync", "delete"};
     static constexpr Op kOps[] = {Op::kOpen, Op::kRead, Op::kWrite, Op::kWrite, Op::kFsync, Op::kUnlink};
     const auto i = static_cast<std::size_t>(op);
+    {
+      std::lock_guard lock(m_mu);
+      ++m_db_calls;
+    }
     return check(kOps[i], std::string("sqlite ") + kNames[i] + " " + path);
   }
   std::int64_t now_ns() override {
@@ -147,6 +153,7 @@ class FaultEnv final : public Env {
   std::int64_t m_frozen_ns = 0;
   int m_injected = 0;
   int m_calls = 0;
+  int m_db_calls = 0;
   int m_fail_at = 0;
   int m_fail_errno = 0;
 };

@@ -1,5 +1,6 @@
 // Fault injection at every call site: each operation below is run once per
-// OS call it makes, with that call failing (ENOSPC and EIO in turn). Each
+// OS call it makes (SQLite's I/O on the index included), with that call
+// failing (ENOSPC, EIO, EROFS and EACCES in turn). Each
 // time, the operation must return (a value or an error, never a crash), and
 // a clean reopen must find nothing lost, nothing corrupt, nothing partial.
 #include <gtest/gtest.h>
@@ -151,19 +152,29 @@ const std::vector<Scenario>& scenarios() {
   return all;
 }
 
+// A full disk, an I/O error, a root made read-only, a permission taken away.
+constexpr int kErrnos[] = {ENOSPC, EIO, EROFS, EACCES};
+constexpr const char* kErrnoNames[] = {"ENOSPC", "EIO", "EROFS", "EACCES"};
+
+struct CopyRun {
+  int calls = -1;  // -1: the copy could not be opened
+  int db_calls = 0;
+  int injected = 0;
+};
+
 // Runs `s` once on a copy of the template in `work`, failing its
-// `fail_at`-th OS call (0: none). Returns {calls the operation made, faults
-// injected}, or {-1, 0} when the copy could not be opened.
-std::pair<int, int> run_on_copy(const Scenario& s, const std::string& tmpl, const std::string& work, int fail_at) {
+// `fail_at`-th OS call (0: none) with kErrnos[fail_at % 4].
+CopyRun run_on_copy(const Scenario& s, const std::string& tmpl, const std::string& work, int fail_at) {
   fs::copy(tmpl, work, fs::copy_options::recursive | fs::copy_options::overwrite_existing);
   FaultEnv env;
   env.freeze_clock();
   auto cache = open_at(work + "/root", env);
-  if (cache == nullptr) return {-1, 0};
+  if (cache == nullptr) return {};
   const int before = env.calls();
-  if (fail_at > 0) env.fail_call(fail_at, fail_at % 2 == 0 ? EIO : ENOSPC);
+  const int db_before = env.db_calls();
+  if (fail_at > 0) env.fail_call(fail_at, kErrnos[fail_at % 4]);
   s.run(*cache, work);
-  return {env.calls() - before, env.injected()};
+  return {env.calls() - before, env.db_calls() - db_before, env.injected()};
 }
 
 class EveryCallSite : public ::testing::TestWithParam<std::size_t> {};
@@ -172,27 +183,36 @@ TEST_P(EveryCallSite, FailingAnyOsCallLosesNothing) {
   const Scenario& s = scenarios()[GetParam()];
   TempDir tmpl;
   const Baseline base = make_template(tmpl.path());
-  int calls = 0;
+  CopyRun clean;
   {
     TempDir work;  // count the calls the operation makes when nothing fails
-    calls = run_on_copy(s, tmpl.path(), work.path(), 0).first;
+    clean = run_on_copy(s, tmpl.path(), work.path(), 0);
   }
+  const int calls = clean.calls;
   ASSERT_GT(calls, 0) << s.name;
   int injected = 0;
+  int by_errno[4] = {};
   for (int i = 1; i <= calls; ++i) {
     TempDir work;
-    const auto [made, faults] = run_on_copy(s, tmpl.path(), work.path(), i);
-    ASSERT_GE(made, 0) << s.name << ": cannot open the copy";
-    injected += faults;
+    const CopyRun r = run_on_copy(s, tmpl.path(), work.path(), i);
+    ASSERT_GE(r.calls, 0) << s.name << ": cannot open the copy";
+    injected += r.injected;
+    by_errno[i % 4] += r.injected;
     check_invariants(work.path(), base, s.may_delete, std::string(s.name) + " with call " + std::to_string(i) + " failing");
     if (::testing::Test::HasFatalFailure()) return;
   }
-  std::printf("[ faults   ] %-16s %3d call sites, %3d faults injected\n", s.name, calls, injected);
+  std::printf("[ faults   ] %-16s %3d call sites (%3d in SQLite), %3d faults injected\n", s.name, calls,
+              clean.db_calls, injected);
   if (const char* dir = std::getenv("MITHRIL_REPORT_DIR"); dir != nullptr) {
     fs::create_directories(dir);
+    std::string by;
+    for (int k = 0; k < 4; ++k) {
+      by += std::string(k ? "," : "") + "\"" + kErrnoNames[k] + "\":" + std::to_string(by_errno[k]);
+    }
     testing::write_text(std::string(dir) + "/faults-" + s.name + ".json",
                         "{\"op\":\"" + std::string(s.name) + "\",\"call_sites\":" + std::to_string(calls) +
-                            ",\"injected\":" + std::to_string(injected) + ",\"lost\":0}");
+                            ",\"sqlite_call_sites\":" + std::to_string(clean.db_calls) +
+                            ",\"injected\":" + std::to_string(injected) + ",\"by_errno\":{" + by + "},\"lost\":0}");
   }
   EXPECT_EQ(injected, calls);
 }

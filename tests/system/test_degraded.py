@@ -1,0 +1,91 @@
+"""The cache degrades to pass-through, never fails the job: `mithril run`
+on a root that became read-only or whose disk is full still runs the
+command and returns its exit code; what the root held is not lost.
+
+These need mounts (a read-only bind mount, a small tmpfs): they run as root,
+as in CI, and are skipped where mounting is not permitted."""
+import contextlib
+import json
+import subprocess
+import sys
+
+import pytest
+
+# A stand-in for a compiler: reads its cache entry when present (a hit), else
+# "compiles" and writes it; like torch, a cache it cannot write is not fatal.
+COMPILER = r"""
+import os, sys
+d = os.environ.get("TORCHINDUCTOR_CACHE_DIR", "/tmp/default-cache-%d" % os.getpid())
+p = os.path.join(d, "fxgraph", "ab", "f" + sys.argv[1], "entry")
+if os.path.exists(p):
+    print("hit", open(p).read())
+else:
+    try:
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+        with open(p, "w") as f:
+            f.write("compiled " + sys.argv[1] + "x" * int(sys.argv[2]))
+        print("compiled")
+    except OSError as e:
+        print("compiled, not cached:", e.strerror)
+sys.exit(7)  # the job's own exit code, which mithril must pass through
+"""
+
+
+@contextlib.contextmanager
+def mounted(args, target):
+    if subprocess.run(["mount", *args, str(target)], capture_output=True).returncode != 0:
+        pytest.skip("mounting is not permitted here (needs root)")
+    try:
+        yield
+    finally:
+        subprocess.run(["umount", str(target)], check=True)
+
+
+def compile_run(mithril, tmp_path, name, size=10):
+    script = tmp_path / "compiler.py"
+    script.write_text(COMPILER)
+    return mithril.run("run", "--", sys.executable, script, name, size, check=False)
+
+
+def test_read_only_root_runs_the_job_without_the_cache(mithril, tmp_path):
+    p = compile_run(mithril, tmp_path, "one")
+    assert p.returncode == 7 and p.stdout.startswith(b"compiled")
+    with mounted(["--bind", "-o", "ro", str(mithril.root)], mithril.root):
+        p = compile_run(mithril, tmp_path, "two")
+        assert p.returncode == 7, p.stderr
+        assert p.stdout.startswith(b"compiled")  # in torch's default place, not the root
+        assert b"not writable" in p.stderr and b"without the cache" in p.stderr
+    assert mithril.stats()["framework_entries"] == 1
+    assert compile_run(mithril, tmp_path, "one").stdout.startswith(b"hit compiled one")
+    assert "corrupt" not in mithril.run("verify", "--repair").stdout.decode()
+
+
+def test_full_disk_runs_the_job_and_loses_nothing(mithril, tmp_path):
+    mithril.root.mkdir(parents=True)
+    with mounted(["-t", "tmpfs", "-o", "size=4m", "tmpfs"], mithril.root):
+        p = compile_run(mithril, tmp_path, "one")
+        assert p.returncode == 7 and p.stdout.startswith(b"compiled"), p.stderr
+        assert mithril.stats()["framework_entries"] == 1
+        filler = mithril.root / "filler"
+        with open(filler, "wb") as f:  # fill the disk to the last byte
+            with contextlib.suppress(OSError):
+                while True:
+                    f.write(b"\0" * 65536)
+                    f.flush()
+        with contextlib.suppress(OSError):
+            with open(mithril.root / "filler2", "wb") as f:
+                while True:
+                    f.write(b"\0")
+                    f.flush()
+        p = compile_run(mithril, tmp_path, "two", size=200000)
+        assert p.returncode == 7, p.stderr
+        assert p.stdout.startswith(b"compiled")
+        assert b"mithril: warning" in p.stderr  # said once, not fatal
+        hit = compile_run(mithril, tmp_path, "one")  # still a full disk
+        assert hit.returncode == 7 and hit.stdout.startswith(b"hit compiled one"), hit.stderr
+        filler.unlink()
+        (mithril.root / "filler2").unlink()
+        v = json.loads(mithril.run("verify", "--repair", "--json").stdout)
+        assert v["corrupt"] == 0 and v["missing"] == 0
+        assert compile_run(mithril, tmp_path, "one").stdout.startswith(b"hit compiled one")
+        assert mithril.stats()["framework_entries"] >= 1
