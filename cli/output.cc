@@ -24,7 +24,6 @@ std::string seconds(std::int64_t ms) {
   return detail::str_format("%d h %02d min", static_cast<int>(s / 3600), static_cast<int>(s / 60) % 60);
 }
 
-
 const char* kind_name(EntryKind k) { return k == EntryKind::kBlob ? "blob" : "entry"; }
 
 }  // namespace

@@ -102,10 +102,6 @@ std::string absolute(const std::string& p) {
   return ec ? p : abs.lexically_normal().string();
 }
 
-}  // namespace
-
-namespace {
-
 // Points every framework cache directory the caller has not set into the
 // root; returns the directories now managed (empty: run without the cache).
 std::vector<std::string> point_frameworks_at_root(const CacheConfig& config, const DeviceClass& partition) {

@@ -80,7 +80,6 @@ Result<void> quarantine_fw_file(Cache::Impl& impl, const std::string& rel_to_roo
 Result<std::uint64_t> quarantine_fw_entry_txn(Cache::Impl& impl, const std::string& name) {
   MITHRIL_ASSIGN(const std::string kind, impl.index->fw_kind_of(name));
   MITHRIL_ASSIGN(const auto files, impl.index->fw_remove_entry(name));
-  MITHRIL_TRY(impl.index->fw_forget_cost(name));
   std::uint64_t bytes = 0;
   for (const auto& f : files) bytes += f.size;
   MITHRIL_TRY(impl.index->eviction_log_add({impl.env.now_ns(), name, kind, bytes, "corrupt"}));
@@ -128,8 +127,6 @@ Result<std::vector<Found>> entry_files_on_disk(Env& env, const std::string& root
   return mine;
 }
 
-// Brings the record of one entry up to date with `files` (what is on disk).
-// TXN. `recorded` are the entry's files as last recorded.
 // New entries of a run, with when their last file was written (0: unknown),
 // for the compile-time estimate.
 using FreshEntries = std::vector<std::pair<std::string, std::int64_t>>;
@@ -144,6 +141,8 @@ Result<void> credit_hit_txn(Cache::Impl& impl, const std::string& name, std::int
   return impl.index->fw_kind_add(kind, {.saved_ns = saved});
 }
 
+// Brings the record of one entry up to date with `files` (what is on disk).
+// TXN. `recorded` are the entry's files as last recorded.
 Result<void> record_entry_txn(Cache::Impl& impl, const FrameworkDir& dir, const std::string& rel_name,
                               const std::string& kind, const std::vector<Found>& files,
                               const std::vector<FwFile>& recorded, bool used, std::int64_t now,
@@ -152,7 +151,6 @@ Result<void> record_entry_txn(Cache::Impl& impl, const FrameworkDir& dir, const 
   if (files.empty()) {
     if (!recorded.empty()) {
       MITHRIL_TRY(impl.index->fw_remove_entry(name));
-      MITHRIL_TRY(impl.index->fw_forget_cost(name));
       ++report->removed_entries;
     }
     return {};
@@ -259,7 +257,6 @@ Result<void> sync_all_txn(Cache::Impl& impl, const DeviceClass& partition, const
   for (const auto& [name, files] : recorded_by_entry) {
     if (seen.count(name)) continue;
     MITHRIL_TRY(impl.index->fw_remove_entry(name));
-    MITHRIL_TRY(impl.index->fw_forget_cost(name));
     ++report->removed_entries;
   }
   return {};
@@ -459,8 +456,6 @@ Result<FrameworkReport> Cache::sync_frameworks(const DeviceClass& partition, con
   return report;
 }
 
-// Deletes the oldest framework entry's files (taking torch's lock for code
-// modules; a busy entry is marked used and kept). TXN. Returns bytes freed.
 namespace {
 
 // Where an entry named <partition>/<framework>/<entry rel> lives.
@@ -496,7 +491,6 @@ Result<std::uint64_t> evict_oldest_fw_txn(Cache::Impl& impl, const FwEntryRecord
   }
   if (fd >= 0) (void)impl.env.close(fd);
   MITHRIL_ASSIGN(const auto files, impl.index->fw_remove_entry(oldest.name));
-  MITHRIL_TRY(impl.index->fw_forget_cost(oldest.name));
   MITHRIL_TRY(impl.index->fw_kind_add(oldest.kind, {.evictions = 1, .evicted_bytes = static_cast<std::int64_t>(oldest.size)}));
   MITHRIL_TRY(impl.index->fw_doom(oldest.name, oldest.kind, files));
   impl.purge_needed = true;  // the files go after the commit

@@ -606,6 +606,14 @@ Result<bool> Index::fw_file_recorded(const std::string& path) {
 }
 
 Result<std::vector<FwFile>> Index::fw_remove_entry(const std::string& name) {
+  MITHRIL_ASSIGN(auto files, fw_remove_rows(name));
+  MITHRIL_STMT(s, "DELETE FROM fw_costs WHERE name = ?");
+  s.bind(1, name);
+  MITHRIL_TRY(s.run());
+  return files;
+}
+
+Result<std::vector<FwFile>> Index::fw_remove_rows(const std::string& name) {
   std::vector<FwFile> files;
   std::int64_t id = 0;
   std::int64_t size = 0;
@@ -651,7 +659,7 @@ Result<void> Index::fw_put_entry(const std::string& name, const std::string& kin
       hits = s.i64(2) + (accessed ? 1 : 0);
     }
   }
-  MITHRIL_TRY(fw_remove_entry(name));
+  MITHRIL_TRY(fw_remove_rows(name));
   std::int64_t size = 0;
   for (const auto& f : files) size += static_cast<std::int64_t>(f.size);
   MITHRIL_STMT(ins, "INSERT INTO fw_entries(name, kind, size, created, last_access, hits) VALUES (?, ?, ?, ?, ?, ?)");
@@ -684,12 +692,6 @@ Result<std::int64_t> Index::fw_cost(const std::string& name) {
   s.bind(1, name);
   MITHRIL_ASSIGN(const bool row, s.step());
   return row ? s.i64(0) : 0;
-}
-
-Result<void> Index::fw_forget_cost(const std::string& name) {
-  MITHRIL_STMT(s, "DELETE FROM fw_costs WHERE name = ?");
-  s.bind(1, name);
-  return s.run();
 }
 
 Result<void> Index::history_add(const HistoryPoint& h) {

@@ -141,7 +141,8 @@ class Index {
   // hits of a previous version; `accessed` sets last_access = now, hits += 1.
   Result<void> fw_put_entry(const std::string& name, const std::string& kind, const std::vector<FwFile>& files,
                             std::int64_t now, bool accessed);
-  // Forgets the entry; returns the files it had (for the caller to delete).
+  // Forgets the entry and its compile cost; returns the files it had (for
+  // the caller to delete).
   Result<std::vector<FwFile>> fw_remove_entry(const std::string& name);
   // Two-phase delete of an evicted framework entry's files, as for objects:
   // the transaction that removes the entry records its paths here; they are
@@ -174,7 +175,6 @@ class Index {
   // for fw_cost. What hits saved is counted per kind (fw_kind_add).
   Result<void> fw_set_cost(const std::string& name, std::int64_t compile_ns);
   Result<std::int64_t> fw_cost(const std::string& name);
-  Result<void> fw_forget_cost(const std::string& name);
   // Entries whose name starts with `prefix` (e.g. "cpu-AVX2/"), by name.
   Result<std::vector<FwEntryRecord>> fw_entries(const std::string& prefix);
   Result<std::uint64_t> fw_bytes();
@@ -188,6 +188,9 @@ class Index {
   Result<void> exec(const char* sql);
   Result<void> add_meta(const char* key, std::int64_t delta);
   Result<std::int64_t> meta(const char* key);
+  // fw_remove_entry without forgetting the cost (fw_put_entry replaces an
+  // entry's rows; its cost stays).
+  Result<std::vector<FwFile>> fw_remove_rows(const std::string& name);
 
   sqlite3* m_db;
   std::unique_ptr<Statements> m_stmts;
