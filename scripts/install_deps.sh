@@ -1,50 +1,116 @@
 #!/usr/bin/env bash
-# Installs everything mithril-cache needs to build, test and benchmark, from
-# Debian's packages and PyPI. Idempotent: installs only what is missing.
+# Installs what mithril-cache needs, from Debian's packages and PyPI, into the
+# system (Debian packages) and a project virtual environment (Python packages).
+# Idempotent: installs only what is missing.
+#
+#   scripts/install_deps.sh demo   # compiler, libraries, venv with torch (CPU)
+#   scripts/install_deps.sh test   # + test tools: gtest, clang-19, redis, moto, ...
+#
+# Environment:
+#   PYTHON=...       the interpreter the venv is made from (default: python3);
+#                    Debian's /usr/bin/python3 works (PEP 668 does not apply
+#                    inside a venv)
+#   VENV=...         where the venv lives (default: .venv in the checkout)
+#   TORCH_WHEEL=...  a local torch wheel (CPU build) to install instead of
+#                    looking one up
+#   MITHRIL_NO_APT=1 never call apt-get (report what is missing instead)
+#
+# Torch is always the CPU build: `torch==2.13.0+cpu` (PyPI has no "+cpu"
+# release, so a CUDA build can never be picked by accident). It comes from a
+# wheel pip already knows (find-links), from PyTorch's CPU wheel index, or
+# from the base interpreter when that one already has torch 2.13 (CPU).
 set -euo pipefail
 
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+PROFILE="${1:-test}"
+case "$PROFILE" in demo|test) ;; *) echo "usage: $0 demo|test" >&2; exit 2 ;; esac
+cd "$(dirname "$0")/.."
+PYTHON="${PYTHON:-python3}"
+VENV="${VENV:-.venv}"
+TORCH_SPEC="torch==2.13.0+cpu"
+TORCH_CPU_INDEX="https://download.pytorch.org/whl/cpu"
+say() { echo "install_deps: $*"; }
+die() { echo "install_deps: error: $*" >&2; exit 1; }
 
-debs=(g++ make pkg-config librust-blake3-dev libzstd-dev libsqlite3-dev libgtest-dev libgmock-dev
-      libcli11-dev nlohmann-json3-dev libtomlplusplus-dev libarchive-dev b3sum zstd
-      libcurl4-openssl-dev libssl-dev libhiredis-dev redis-server clang-19 libclang-rt-19-dev clang-tidy-19
-      libcpp-httplib-dev chromium)
+# --- Debian packages -------------------------------------------------------
+build_debs=(g++ make pkg-config librust-blake3-dev libzstd-dev libsqlite3-dev libcli11-dev
+            nlohmann-json3-dev libtomlplusplus-dev libarchive-dev libcurl4-openssl-dev libssl-dev
+            libhiredis-dev libcpp-httplib-dev python3-venv python3-dev)
+test_debs=(libgtest-dev libgmock-dev b3sum zstd redis-server clang-19 libclang-rt-19-dev clang-tidy-19 chromium)
+debs=("${build_debs[@]}")
+[ "$PROFILE" = test ] && debs+=("${test_debs[@]}")
 command -v cmake >/dev/null 2>&1 || debs+=(cmake)
 command -v ninja >/dev/null 2>&1 || debs+=(ninja-build)
 
-missing=()
-for p in "${debs[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-  echo "install_deps: apt-get install ${missing[*]}"
+install_debs() {
+  local missing=() p
+  command -v dpkg-query >/dev/null 2>&1 || { say "not a Debian system: install ${debs[*]} yourself"; return 0; }
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ "${#missing[@]}" -eq 0 ] && return 0
+  [ -n "${MITHRIL_NO_APT:-}" ] && die "missing Debian packages: ${missing[*]} (MITHRIL_NO_APT is set)"
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || die "missing Debian packages: ${missing[*]}; run as root or install sudo"
+    sudo="sudo"
+  fi
+  say "apt-get install ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get update -qq
-  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+install_debs "${debs[@]}"
 
-PYTHON="${PYTHON:-python3}"
-if ! "$PYTHON" -c "import pytest, prometheus_client, pybind11" >/dev/null 2>&1; then
-  # pybind11 here too (pip builds the extension in an isolated environment):
-  # `make tidy` configures the bindings against it.
-  echo "install_deps: pip install pytest prometheus_client pybind11"
-  "$PYTHON" -m pip install -q pytest prometheus_client "pybind11>=2.12"
+# --- the virtual environment --------------------------------------------
+command -v "$PYTHON" >/dev/null 2>&1 || die "no Python interpreter '$PYTHON' (set PYTHON=/path/to/python3)"
+has_cpu_torch() {  # $1: interpreter; true when it imports torch 2.13.x without CUDA
+  "$1" -c "import torch, sys; sys.exit(0 if torch.__version__.startswith('2.13.') and torch.version.cuda is None else 1)" \
+    >/dev/null 2>&1
+}
+if [ ! -x "$VENV/bin/python" ]; then
+  "$PYTHON" -c "import venv, ensurepip" >/dev/null 2>&1 \
+    || die "$PYTHON cannot make a virtual environment (Debian: apt-get install python3-venv)"
+  venv_flags=()
+  if has_cpu_torch "$PYTHON"; then
+    say "$PYTHON already has torch 2.13 (CPU): the venv sees its packages"
+    venv_flags+=(--system-site-packages)
+  fi
+  say "creating $VENV from $PYTHON"
+  "$PYTHON" -m venv "${venv_flags[@]}" "$VENV"
 fi
-# The remote-tier tests run a real S3-API server (moto) on loopback and
-# compare SigV4 signatures and download speed with botocore / boto3.
-if ! "$PYTHON" -c "import moto.server, flask_cors, boto3" >/dev/null 2>&1; then
-  echo "install_deps: pip install moto[server] boto3"
-  "$PYTHON" -m pip install -q "moto[server]" boto3
+PY="$VENV/bin/python"
+pip_install() { "$PY" -m pip install -q --disable-pip-version-check "$@"; }
+
+# --- torch, CPU build ---------------------------------------------------
+if ! has_cpu_torch "$PY"; then
+  if "$PY" -c "import torch" >/dev/null 2>&1; then
+    die "$VENV has a torch that is not 2.13 (CPU): $("$PY" -c 'import torch; print(torch.__version__, torch.version.cuda)'); remove $VENV or set VENV="
+  fi
+  if [ -n "${TORCH_WHEEL:-}" ]; then
+    say "pip install $TORCH_WHEEL"
+    pip_install "$TORCH_WHEEL"
+  elif say "pip install $TORCH_SPEC" && pip_install "$TORCH_SPEC" 2>/dev/null; then
+    :
+  else
+    say "no local CPU wheel of torch 2.13.0; trying PyTorch's CPU wheel index"
+    pip_install --extra-index-url "$TORCH_CPU_INDEX" "$TORCH_SPEC" \
+      || die "could not install $TORCH_SPEC (CPU build): give a wheel with TORCH_WHEEL=/path/torch-2.13.0+cpu-...whl"
+  fi
+  has_cpu_torch "$PY" || die "the torch installed in $VENV is not the 2.13 CPU build"
 fi
-# The end-to-end tests and the demo use real PyTorch (CPU build). Pinned:
-# a bare "torch" would pull a multi-GB CUDA build.
-if ! "$PYTHON" -c "import torch" >/dev/null 2>&1; then
-  echo "install_deps: pip install torch==2.13.0 (CPU)"
-  "$PYTHON" -m pip install -q torch==2.13.0
+# torch warns at import without NumPy; every real job has it.
+"$PY" -c "import numpy" >/dev/null 2>&1 || { say "pip install numpy"; pip_install numpy; }
+
+# --- test tools -----------------------------------------------------------
+if [ "$PROFILE" = test ]; then
+  # pytest and prometheus_client (its parser checks our output); pybind11 and
+  # scikit-build-core (`make tidy` configures the bindings; `pip install .`);
+  # moto + boto3: a real S3-API server on loopback, botocore's SigV4 to check
+  # ours; triton: its cache classes for the plug-in tests (no GPU needed).
+  if ! "$PY" -c "import pytest, prometheus_client, pybind11, scikit_build_core, moto.server, flask_cors, boto3, triton" \
+      >/dev/null 2>&1; then
+    say "pip install pytest prometheus_client pybind11 scikit-build-core moto[server] boto3 triton==3.9.0"
+    pip_install pytest prometheus_client "pybind11>=2.12" "scikit-build-core>=0.10" "moto[server]" boto3 triton==3.9.0
+  fi
 fi
-# Triton's real cache classes for the plug-in tests (it imports without a GPU).
-if ! "$PYTHON" -c "import triton" >/dev/null 2>&1; then
-  echo "install_deps: pip install triton==3.9.0"
-  "$PYTHON" -m pip install -q triton==3.9.0
-fi
+say "ready ($PROFILE): $("$PY" -c 'import sys, torch; print(sys.executable, "torch", torch.__version__)')"

@@ -56,6 +56,7 @@ def main():
         print("| " + " | ".join(str(x) for x in r) + " |")
     print(f"| total ({args.seconds} s each) | {sum(r[1] for r in rows)} | {sum(r[2] for r in rows)} | "
           f"{sum(r[3] for r in rows)} | {len(failed)} |")
+    print(f"fuzz: {len(rows) - len(failed)} passed, {len(failed)} failed")
     report_dir = os.environ.get("MITHRIL_REPORT_DIR")
     if report_dir:
         pathlib.Path(report_dir).mkdir(parents=True, exist_ok=True)

@@ -57,12 +57,21 @@ int main(int argc, char** argv) {
     std::lock_guard lock(error_mu);
     if (first_error.empty()) first_error = e.to_string();
   };
+  // Run for SECONDS, then on until every kind of operation happened at least
+  // once (a busy machine may be slow, never wrong), bounded by a hard cap.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  const auto hard_cap = deadline + std::chrono::seconds(120);
+  const auto keep_going = [&] {
+    const auto now = std::chrono::steady_clock::now();
+    if (now < deadline) return true;
+    const bool all_kinds = c.puts > 0 && c.hits > 0 && c.misses > 0 && c.gcs > 0 && c.verifies > 0 && c.stats > 0;
+    return !all_kinds && now < hard_cap;
+  };
   std::vector<std::thread> pool;
   for (int t = 0; t < threads; ++t) {
     pool.emplace_back([&, t] {
       std::mt19937_64 rng(seed * 1000 + static_cast<std::uint64_t>(t));
-      while (std::chrono::steady_clock::now() < deadline) {
+      while (keep_going()) {
         const auto roll = rng() % 100;
         const std::uint64_t id = rng() % 400;  // shared by every process: contention on the same objects
         if (roll < 45) {

@@ -171,8 +171,9 @@ def test_run_with_a_dead_remote_completes_in_bounded_time(mithril_bin, tmp_path,
     else:
         out, took, p = run_compiler(a, url(rs.closed_port()))
     assert out == "MISS" and p.returncode == 0
-    # pull and push each give up after one bounded wait (about 1 s when hung)
-    assert took < 20, took
+    # pull and push each give up after one bounded wait (about 1 s when hung);
+    # a hang detector with room for a loaded machine (the default deadline is 300 s)
+    assert took < 90, took
     c = a.stats()["counters"]
     assert c["framework_new_entries"] == 1
     if kind == "hung":

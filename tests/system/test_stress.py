@@ -29,7 +29,7 @@ def test_eight_processes_of_mixed_operations(mithril, stress_bin):
              for seed in range(1, PROCESSES + 1)]
     reports = []
     for p in procs:
-        out, err = p.communicate(timeout=SECONDS + 120)
+        out, err = p.communicate(timeout=SECONDS + 300)
         assert p.returncode == 0, err.decode()
         reports.append(json.loads(out))
     total = {k: sum(r[k] for r in reports) for k in ("puts", "gets", "hits", "misses", "gcs", "verifies", "stats",
@@ -42,7 +42,9 @@ def test_eight_processes_of_mixed_operations(mithril, stress_bin):
                                                          seconds=SECONDS)))
     assert total["errors"] == 0, [r["first_error"] for r in reports if r["errors"]]
     assert total["bad_reads"] == 0
-    assert total["puts"] > 1000 and total["hits"] > 100 and total["gcs"] > 10, "the mix really ran"
+    # Behaviour, not speed: the tool runs on until each kind of operation happened.
+    for kind in ("puts", "hits", "misses", "gcs", "verifies", "stats"):
+        assert total[kind] > 0, f"no {kind} in the mix"
     s = mithril.stats()
     assert s["stored_bytes"] <= BUDGET, "the bound held under contention"
     assert s["counters"]["puts"] == total["puts"]
