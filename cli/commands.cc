@@ -1,5 +1,6 @@
 #include "commands.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -18,8 +19,10 @@
 #include "run_command.h"
 #include "report_command.h"
 #include "serve_command.h"
+#include "std_fds.h"
 #include "torch_explain.h"
 #include <mithril/hooks.h>
+#include "env/output_file.h"
 #include "util/format.h"
 
 namespace mithril::cli {
@@ -41,8 +44,8 @@ T check(Result<T> r) {
 }
 
 struct GlobalOptions {
-  std::string root;
-  std::string max_size;
+  std::optional<std::string> root;      // given but empty is an error, not "unset"
+  std::optional<std::string> max_size;
   std::vector<std::string> sets;
 };
 
@@ -55,13 +58,12 @@ CacheConfig load(const GlobalOptions& g) {
     }
     overrides[kv.substr(0, eq)] = kv.substr(eq + 1);
   }
-  if (!g.root.empty()) overrides["root"] = g.root;
-  if (!g.max_size.empty()) overrides["max_size"] = g.max_size;
+  if (g.root) overrides["root"] = *g.root;
+  if (g.max_size) overrides["max_size"] = *g.max_size;
   auto config = load_config(overrides);
-  if (!config) {
-    throw CommandError{config.error().to_string(),
-                       config.error().code == ErrorCode::kInvalidArgument ? kExitUsage : kExitError};
-  }
+  // Every configuration error (a flag, MITHRIL_* variable or mithril.toml,
+  // each named in the message) exits with the usage code.
+  if (!config) throw CommandError{config.error().to_string(), kExitUsage};
   return *config;
 }
 
@@ -76,14 +78,25 @@ Digest parse_digest(const std::string& text) {
 void print(const std::string& s) { detail::write_text(stdout, s); }
 void print_json(const nlohmann::json& j) { print(j.dump(2) + "\n"); }
 
+// `put -`: streams standard input into the store (bounded by the budget like
+// any put). A closed stdin or a directory is refused, never stored as the
+// empty blob.
+ObjectInfo put_stdin(Cache& cache) {
+  struct stat st {};
+  if (stdin_was_closed() || ::fstat(STDIN_FILENO, &st) != 0) {
+    throw CommandError{"standard input is closed; nothing to store"};
+  }
+  if (S_ISDIR(st.st_mode)) throw CommandError{"standard input is a directory; nothing to store"};
+  return check(cache.put_blob_file("/dev/stdin"));
+}
+
 int cmd_put(const GlobalOptions& g, const std::vector<std::string>& files, bool json) {
   auto cache = open_cache(g);
   nlohmann::json out = nlohmann::json::array();
   for (const auto& f : files) {
     ObjectInfo info;
     if (f == "-") {
-      std::string data((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
-      info = check(cache->put_blob(data));
+      info = put_stdin(*cache);
     } else {
       info = check(cache->put_blob_file(f));
     }
@@ -390,7 +403,7 @@ int cmd_sync(const Commands& c, const Args& a) {
 
 int cmd_demo(const Args& a) {
   GlobalOptions demo_g = a.g;
-  if (demo_g.root.empty()) {
+  if (!demo_g.root) {
     char tmpl[] = "/tmp/mithril-demo-XXXXXX";
     if (::mkdtemp(tmpl) == nullptr) throw CommandError{"cannot create a temporary root"};
     demo_g.root = std::string(tmpl) + "/root";
@@ -405,7 +418,8 @@ std::optional<int> dispatch_frameworks(const Commands& c, const Args& a) {
   if (*c.serve) return serve_metrics(load(a.g), a.metrics_listen);
   if (*c.report) {
     const std::string html = check(render_report(*open_cache(a.g)));
-    check(write_file_atomic(Env::posix(), a.report_out, html, false));
+    check(write_output_file(Env::posix(), a.report_out,
+                            [&](int fd) { return write_all(Env::posix(), fd, html.data(), html.size()); }));
     detail::print_to(stderr, "mithril: wrote %s\n", a.report_out.c_str());
     return 0;
   }

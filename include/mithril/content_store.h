@@ -38,6 +38,10 @@ struct StoreOptions {
   bool compress = false;          // store objects as zstd frames
   int compression_level = 1;      // zstd level, 1..19
   bool verify_on_read = true;     // hash every object read; a mismatch is corruption
+  // A staged object larger than this (uncompressed) is refused with kNoSpace
+  // as soon as that many bytes were read: a stream (/dev/zero) stops there
+  // instead of filling the disk. The Cache sets it to its budget.
+  std::uint64_t max_object_size = UINT64_MAX;
 };
 
 struct ObjectInfo {

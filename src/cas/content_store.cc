@@ -7,6 +7,7 @@
 #include <mithril/content_store.h>
 
 #include "cas/object_io.h"
+#include "env/output_file.h"
 #include "util/format.h"
 
 namespace mithril {
@@ -112,7 +113,12 @@ Result<StagedObject> ContentStore::stage_stream(int in_fd, std::string_view data
   MITHRIL_ASSIGN(const int fd, open_temp(&staged.m_temp_path));
   FdGuard guard(*m_env, fd);
   detail::ObjectWriter writer(*m_env, fd, compress ? m_options.compression_level : 0, size);
+  const auto too_large = [&] {
+    return fail(ErrorCode::kNoSpace, detail::concat("larger than the cache budget (", std::to_string(m_options.max_object_size),
+                                                    " bytes); not stored"));
+  };
   if (in_fd < 0) {
+    if (data.size() > m_options.max_object_size) return too_large();
     MITHRIL_TRY(writer.write(data));
   } else {
     std::size_t cap = 0;
@@ -120,6 +126,7 @@ Result<StagedObject> ContentStore::stage_stream(int in_fd, std::string_view data
     for (;;) {
       MITHRIL_ASSIGN(const std::size_t n, m_env->read(in_fd, buf, cap));
       if (n == 0) break;
+      if (writer.bytes_in() + n > m_options.max_object_size) return too_large();
       MITHRIL_TRY(writer.write(std::string_view(buf, n)));
     }
   }
@@ -257,30 +264,18 @@ Result<bool> ContentStore::get_to_file(const Digest& digest, const std::string& 
   MITHRIL_ASSIGN(const auto opened, open_object(*m_env, *this, digest));
   if (opened.first < 0) return false;
   FdGuard guard(*m_env, opened.first);
-  static std::atomic<unsigned> counter{0};
-  const std::string tmp = dest + ".mithril-tmp." + std::to_string(::getpid()) + "." +
-                          std::to_string(counter.fetch_add(1));
-  MITHRIL_ASSIGN(const int out_fd, m_env->open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0644));
-  FdGuard out_guard(*m_env, out_fd);
-  auto got = detail::read_object(*m_env, opened.first, opened.second, [&](std::string_view chunk) {
-    return write_all(*m_env, out_fd, chunk.data(), chunk.size());
+  auto written = write_output_file(*m_env, dest, [&](int out_fd) -> Result<void> {
+    MITHRIL_ASSIGN(const Digest got, detail::read_object(*m_env, opened.first, opened.second, [&](std::string_view chunk) {
+      return write_all(*m_env, out_fd, chunk.data(), chunk.size());
+    }));
+    if (got != digest) return fail(ErrorCode::kCorruption, "digest mismatch");
+    return {};
   });
-  auto closed = out_guard.close();
-  const bool bad = (!got && got.error().code == ErrorCode::kCorruption) || (got && *got != digest);
-  if (bad || !got || !closed) {
-    (void)m_env->unlink(tmp);
-    if (bad) {
-      (void)quarantine(digest);
-      return fail(ErrorCode::kCorruption, "object " + digest.to_hex() + " does not match its digest; quarantined");
-    }
-    if (!got) return std::unexpected(got.error());
-    return std::unexpected(closed.error());
+  if (!written && written.error().code == ErrorCode::kCorruption) {
+    (void)quarantine(digest);
+    return fail(ErrorCode::kCorruption, "object " + digest.to_hex() + " does not match its digest; quarantined");
   }
-  auto renamed = m_env->rename(tmp, dest);
-  if (!renamed) {
-    (void)m_env->unlink(tmp);
-    return std::unexpected(renamed.error());
-  }
+  if (!written) return std::unexpected(written.error());
   return true;
 }
 

@@ -39,9 +39,10 @@ Result<std::uint64_t> parse_size(std::string_view text) {
   else return bad("unknown unit");
   const long double value = std::strtold(s.substr(0, digits).c_str(), nullptr);
   const long double bytes = value * std::ldexp(1.0L, shift);
-  if (!std::isfinite(static_cast<double>(bytes)) || bytes >= 18446744073709551615.0L) return bad("too large");
+  // Sizes live in SQLite's signed 64-bit integers: 2^63 bytes (8 EiB) and up is too large.
+  if (!std::isfinite(bytes) || bytes >= 9223372036854775807.0L) return bad("too large");
   if (shift == 0 && dot) return bad("fractional bytes");
-  return static_cast<std::uint64_t>(std::llround(static_cast<double>(bytes)));
+  return static_cast<std::uint64_t>(std::llroundl(bytes));
 }
 
 std::string format_size(std::uint64_t bytes) {

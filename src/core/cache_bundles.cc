@@ -17,6 +17,7 @@
 #include "util/json_util.h"
 #include "cas/object_io.h"
 #include "core/cache_impl.h"
+#include "env/output_file.h"
 #include "env/staged_files.h"
 #include "util/format.h"
 
@@ -32,6 +33,39 @@ using ArchivePtr = std::unique_ptr<archive, int (*)(archive*)>;
 Error archive_error(archive* a, const std::string& what) {
   const char* msg = a != nullptr ? archive_error_string(a) : nullptr;
   return Error{ErrorCode::kIoError, what + ": " + (msg ? msg : "archive error"), 0};
+}
+
+// Writes the bundle (manifest first, then every file, each checked against
+// its record) to `fd` (write_output_file decides what `fd` is).
+Result<void> write_bundle(Env& env, const std::string& root, int fd, const std::string& manifest,
+                          const std::vector<const FwFile*>& files, const std::string& base, BundleReport& report) {
+  ArchivePtr a(archive_write_new(), archive_write_free);
+  archive_write_set_format_pax_restricted(a.get());
+  archive_write_add_filter_zstd(a.get());
+  if (archive_write_open_fd(a.get(), fd) != ARCHIVE_OK) return std::unexpected(archive_error(a.get(), "bundle"));
+  const auto add = [&](const std::string& name, const std::string& data) -> bool {
+    std::unique_ptr<archive_entry, void (*)(archive_entry*)> e(archive_entry_new(), archive_entry_free);
+    archive_entry_set_pathname(e.get(), name.c_str());
+    archive_entry_set_filetype(e.get(), AE_IFREG);
+    archive_entry_set_perm(e.get(), 0600);
+    archive_entry_set_size(e.get(), static_cast<la_int64_t>(data.size()));
+    return archive_write_header(a.get(), e.get()) == ARCHIVE_OK &&
+           archive_write_data(a.get(), data.data(), data.size()) == static_cast<la_ssize_t>(data.size());
+  };
+  if (!add(kManifestName, manifest)) return std::unexpected(archive_error(a.get(), "bundle"));
+  for (const FwFile* f : files) {
+    MITHRIL_ASSIGN(const auto data, read_file(env, root + "/" + f->path));
+    if (!data || data->size() != f->size || blake3(*data) != f->digest) {
+      return fail(ErrorCode::kBusy, f->path + " changed while packing; run again");
+    }
+    if (!add(std::string(kFilesPrefix) + f->path.substr(base.size()), *data)) {
+      return std::unexpected(archive_error(a.get(), "bundle"));
+    }
+    ++report.files;
+    report.bytes += f->size;
+  }
+  if (archive_write_close(a.get()) != ARCHIVE_OK) return std::unexpected(archive_error(a.get(), "bundle"));
+  return {};
 }
 
 struct ManifestFile {
@@ -157,45 +191,9 @@ Result<BundleReport> Cache::pack_frameworks(const DeviceClass& partition, const 
     manifest["files"].push_back({{"path", f.path.substr(base.size())}, {"size", f.size}, {"blake3", f.digest.to_hex()}});
   }
   const std::string text = manifest.dump();
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  ArchivePtr a(archive_write_new(), archive_write_free);
-  archive_write_set_format_pax_restricted(a.get());
-  archive_write_add_filter_zstd(a.get());
-  if (archive_write_open_filename(a.get(), tmp.c_str()) != ARCHIVE_OK) {
-    return std::unexpected(archive_error(a.get(), "cannot write " + tmp));
-  }
-  const auto fail_cleanup = [&](Error e) -> Result<BundleReport> {
-    a.reset();
-    (void)impl.env.unlink(tmp);
-    return std::unexpected(std::move(e));
-  };
-  const auto add = [&](const std::string& name, const std::string& data) -> bool {
-    std::unique_ptr<archive_entry, void (*)(archive_entry*)> e(archive_entry_new(), archive_entry_free);
-    archive_entry_set_pathname(e.get(), name.c_str());
-    archive_entry_set_filetype(e.get(), AE_IFREG);
-    archive_entry_set_perm(e.get(), 0600);
-    archive_entry_set_size(e.get(), static_cast<la_int64_t>(data.size()));
-    return archive_write_header(a.get(), e.get()) == ARCHIVE_OK &&
-           archive_write_data(a.get(), data.data(), data.size()) == static_cast<la_ssize_t>(data.size());
-  };
-  if (!add(kManifestName, text)) return fail_cleanup(archive_error(a.get(), "bundle"));
-  for (const FwFile* f : files) {
-    MITHRIL_ASSIGN(const auto data, read_file(impl.env, impl.config.root + "/" + f->path));
-    if (!data || data->size() != f->size || blake3(*data) != f->digest) {
-      return fail_cleanup(Error{ErrorCode::kBusy, f->path + " changed while packing; run again", 0});
-    }
-    if (!add(std::string(kFilesPrefix) + f->path.substr(base.size()), *data)) {
-      return fail_cleanup(archive_error(a.get(), "bundle"));
-    }
-    ++report.files;
-    report.bytes += f->size;
-  }
-  if (archive_write_close(a.get()) != ARCHIVE_OK) return fail_cleanup(archive_error(a.get(), "bundle"));
-  a.reset();
-  if (auto r = impl.env.rename(tmp, path); !r) {
-    (void)impl.env.unlink(tmp);
-    return std::unexpected(r.error());
-  }
+  MITHRIL_TRY(write_output_file(impl.env, path, [&](int fd) -> Result<void> {
+    return write_bundle(impl.env, impl.config.root, fd, text, files, base, report);
+  }));
   return report;
 }
 

@@ -32,6 +32,7 @@ Result<void> Cache::Impl::open_locked() {
   so.compress = config.compression;
   so.compression_level = config.compression_level;
   so.verify_on_read = config.verify_on_read;
+  so.max_object_size = config.max_size;
   MITHRIL_ASSIGN(store, ContentStore::open(config.root + "/objects", so, env));
   last_flush_ns = env.now_ns();
   MITHRIL_TRY(open_index_locked(false));

@@ -1,9 +1,17 @@
 #include "util/format.h"
 
+#include <cerrno>
 #include <cstdarg>
 
 namespace mithril::detail {
+
 namespace {
+
+// errno of the first failed write to stdout (0: none): one per process.
+int& stdout_errno() {
+  static int err = 0;
+  return err;
+}
 
 __attribute__((format(printf, 1, 0))) std::string vformat(const char* f, std::va_list args) {
   std::va_list again;
@@ -38,7 +46,15 @@ std::string str_format(const char* f, ...) {
 
 void write_text(std::FILE* to, std::string_view text) {
   if (text.empty()) return;
-  (void)std::fwrite(text.data(), 1, text.size(), to);
+  if (std::fwrite(text.data(), 1, text.size(), to) != text.size() && to == stdout && stdout_errno() == 0) {
+    stdout_errno() = errno != 0 ? errno : EIO;
+  }
+}
+
+int finish_stdout() {
+  if (std::fflush(stdout) != 0 && stdout_errno() == 0) stdout_errno() = errno != 0 ? errno : EIO;
+  if (stdout_errno() == 0 && std::ferror(stdout) != 0) stdout_errno() = EIO;
+  return stdout_errno();
 }
 
 void print_to(std::FILE* to, const char* f, ...) {

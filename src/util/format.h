@@ -29,6 +29,10 @@ std::string concat(const Pieces&... pieces) {
 // report problems, so nothing is left to report this one to. Callers whose
 // output must not be lost (files they create) check their own writes.
 void write_text(std::FILE* to, std::string_view text);
+// Flushes stdout and returns the errno of the first write to it that failed
+// (through write_text or the flush), or 0 when everything reached it. A
+// command's output that did not arrive (a full disk, /dev/full) is an error.
+int finish_stdout();
 
 // write_text(to, str_format(f, ...)).
 __attribute__((format(printf, 2, 3))) void print_to(std::FILE* to, const char* f, ...);
