@@ -138,6 +138,7 @@ Result<Child> spawn_with_stdout_pipe(const std::vector<std::string>& argv) {
   posix_spawnattr_setpgroup(&attr, 0);  // its own group: a timeout kills its children too
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   std::vector<char*> args;
+  args.reserve(argv.size() + 1);
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   pid_t pid = -1;

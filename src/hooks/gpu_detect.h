@@ -70,7 +70,7 @@ Result<GpuInventory> probe_nvml(const std::string& library);
 // nvidia-smi costs at most `timeout`. kTimeout, kUnavailable (spawn failed,
 // non-zero exit, too much output) or parse_nvidia_smi_csv's error.
 Result<GpuInventory> probe_nvidia_smi(const std::string& exe, std::chrono::milliseconds timeout,
-                                      std::size_t max_output = 64 * 1024);
+                                      std::size_t max_output = std::size_t{64} * 1024);
 
 // Parses probe_nvidia_smi's output: one "index, uuid, X.Y, driver" line per
 // GPU, indexes 0, 1, ... in order, one driver for all. Any malformed line,
