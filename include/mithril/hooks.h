@@ -2,14 +2,19 @@
 // frameworks write their caches into, inside a mithril root.
 //
 // Layout: <root>/fw/<partition>/<framework>/..., where <partition> is the
-// DeviceClass the artifacts are built for (e.g. "cpu-AVX2"): torch's own keys
-// do not include the CPU vector ISA, and loading kernels built for another
-// ISA crashes or computes wrong results, so each ISA gets its own directory.
+// DeviceClass the artifacts are built for: "cpu-AVX2" on a machine whose job
+// sees no CUDA device, "cuda-sm90-drv550-cpu-AVX2" on one whose job does
+// (compute capability, NVIDIA driver branch, and the host ISA too, because
+// Inductor keeps GPU and CPU kernels in one directory). Torch's own keys do
+// not include the CPU vector ISA, and loading kernels built for another ISA
+// or GPU architecture crashes or computes wrong results, so each gets its own
+// directory (docs/frameworks.md, "GPU machines").
 // `TORCHINDUCTOR_CACHE_DIR` points at .../inductor, `TRITON_CACHE_DIR` at
 // .../triton.
 //
-// Thread safety: free functions; detect_partition() only reads the CPU and
-// the environment.
+// Thread safety: free functions. detect_partition() reads the CPU, the
+// environment, and (GPU detection) NVML or nvidia-smi; it never initializes
+// CUDA.
 #pragma once
 
 #include <string>
@@ -24,8 +29,19 @@ namespace mithril {
 // ("default", "avx2", "avx512", ...) when set, else the best level this CPU
 // and OS support (AVX512 needs F+BW+VL+DQ, AVX2 needs AVX2+FMA).
 CpuIsa detect_cpu_isa(const GetEnv& getenv = process_getenv());
-// The device partition of this machine for framework caches (CPU ISA; GPUs
-// are not detected yet, so CPU-only).
+// The partition of this machine for framework caches, in this order:
+//  1. MITHRIL_PARTITION, when it parses as a kCpu or kCudaHost DeviceClass
+//     (anything else is ignored with a warning log);
+//  2. the GPU the job will see, found without initializing CUDA (NVML via
+//     dlopen of MITHRIL_NVML_LIBRARY or "libnvidia-ml.so.1", else
+//     `nvidia-smi` on PATH, killed after 2 s): the first CUDA_VISIBLE_DEVICES
+//     entry (an index, or a GPU-<uuid> prefix), device 0 when unset ->
+//     DeviceClass::cuda_host(capability, driver branch, detect_cpu_isa());
+//  3. otherwise (no driver, no visible device, any failure or implausible
+//     answer, logged at debug level): DeviceClass::cpu(detect_cpu_isa()),
+//     the same name as before GPU detection existed.
+// Every variable is read through `getenv`. Never fails, never throws; costs
+// one NVML init (or one nvidia-smi run) per call, so callers call it once.
 DeviceClass detect_partition(const GetEnv& getenv = process_getenv());
 
 // One framework cache directory managed inside a root.

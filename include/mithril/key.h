@@ -53,38 +53,61 @@ enum class CpuIsa : std::uint8_t {
 const char* cpu_isa_name(CpuIsa isa);            // "AVX2", "AVX512", ...
 std::optional<CpuIsa> cpu_isa_from_name(std::string_view name);  // case-insensitive
 
+// Kinds:
+//   kCpu          "cpu-AVX2": a CPU vector ISA level.
+//   kCudaAny      "cuda": any CUDA device (PTX-like artifacts).
+//   kCudaCompute  "cuda-sm90": one CUDA compute capability.
+//   kCudaHost     "cuda-sm90-drv550-cpu-AVX2": a GPU machine as a whole, i.e.
+//                 the framework-cache partition of a machine whose job sees a
+//                 CUDA device: compute capability, NVIDIA driver branch (the
+//                 major of "550.54.15") and the host's CPU ISA, because one
+//                 Inductor cache directory holds both GPU and CPU kernels.
 class DeviceClass {
  public:
-  enum class Kind : std::uint8_t { kCpu = 1, kCudaAny = 2, kCudaCompute = 3 };
+  enum class Kind : std::uint8_t { kCpu = 1, kCudaAny = 2, kCudaCompute = 3, kCudaHost = 4 };
+
+  // Limits of what the text and key forms can carry (the minor is one digit
+  // in "sm90"); cuda_host() and parse() refuse anything outside them.
+  static constexpr int kMaxComputeMajor = 99;
+  static constexpr int kMaxComputeMinor = 9;
+  static constexpr int kMaxDriverMajor = 9999;
 
   static DeviceClass cpu(CpuIsa isa) { return DeviceClass(Kind::kCpu, 0, 0, isa); }
   static DeviceClass cuda_any() { return DeviceClass(Kind::kCudaAny, 0, 0, CpuIsa::kDefault); }
   static DeviceClass cuda_compute(int major, int minor) {
     return DeviceClass(Kind::kCudaCompute, major, minor, CpuIsa::kDefault);
   }
-  // Parses what to_string() prints: "cpu-AVX512", "cuda", "cuda-sm90" / "cuda-9.0".
+  // kInvalidArgument when a number is outside the limits above (major >= 1,
+  // minor >= 0, driver >= 1).
+  static Result<DeviceClass> cuda_host(int major, int minor, int driver_major, CpuIsa isa);
+  // Parses what to_string() prints: "cpu-AVX512", "cuda", "cuda-sm90" / "cuda-9.0",
+  // "cuda-sm90-drv550-cpu-AVX2".
   static Result<DeviceClass> parse(std::string_view text);
 
   Kind kind() const { return m_kind; }
   int major() const { return m_major; }
   int minor() const { return m_minor; }
   CpuIsa isa() const { return m_isa; }
+  int driver_major() const { return m_driver; }  // kCudaHost only, else 0
   std::string to_string() const;
 
   // True when an artifact built for `*this` may be loaded on `target`.
   // CudaAny serves CudaAny and every CudaCompute; CudaCompute{a,b} serves only
-  // itself; a CPU class serves only the same ISA level. Never the reverse.
+  // itself; a CPU class serves only the same ISA level; a CudaHost class
+  // serves only itself (same capability, driver branch and ISA). Never the
+  // reverse.
   bool can_serve(const DeviceClass& target) const;
 
   friend bool operator==(const DeviceClass&, const DeviceClass&) = default;
 
  private:
-  DeviceClass(Kind k, int major, int minor, CpuIsa isa)
-      : m_kind(k), m_major(major), m_minor(minor), m_isa(isa) {}
+  DeviceClass(Kind k, int major, int minor, CpuIsa isa, int driver = 0)
+      : m_kind(k), m_major(major), m_minor(minor), m_isa(isa), m_driver(driver) {}
   Kind m_kind;
   int m_major;
   int m_minor;
   CpuIsa m_isa;
+  int m_driver;
 };
 
 class CacheKey {

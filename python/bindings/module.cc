@@ -242,6 +242,11 @@ PYBIND11_MODULE(_core, m) {
       }, py::arg("isa") = "DEFAULT")
       .def_static("cuda_any", &DeviceClass::cuda_any)
       .def_static("cuda_compute", &DeviceClass::cuda_compute, py::arg("major"), py::arg("minor"))
+      .def_static("cuda_host", [](int major, int minor, int driver_major, const std::string& isa) {
+        auto parsed = cpu_isa_from_name(isa);
+        if (!parsed) throw py::value_error("unknown CPU ISA level: " + isa);
+        return unwrap(DeviceClass::cuda_host(major, minor, driver_major, *parsed));
+      }, py::arg("major"), py::arg("minor"), py::arg("driver_major"), py::arg("isa") = "DEFAULT")
       .def_static("parse", [](const std::string& s) { return unwrap(DeviceClass::parse(s)); })
       .def_static("detect", []() { return detect_partition(); })
       .def("can_serve", &DeviceClass::can_serve)

@@ -7,7 +7,8 @@ mithril's management::
     mgr = mithril_cache.init(max_size="20G")   # before the first torch.compile
 
 `init()` points TORCHINDUCTOR_CACHE_DIR and TRITON_CACHE_DIR into the root
-(a partition per CPU ISA level), quarantines damaged entries before torch can
+(a partition per CPU ISA level, and per GPU kind and driver branch when the
+process sees a CUDA device; detected without initializing CUDA), quarantines damaged entries before torch can
 load them, and at exit records what torch wrote and read and evicts
 least-recently-used entries down to the budget. Wrapping a command works the
 same without code changes: ``mithril run -- python train.py``.

@@ -103,11 +103,38 @@ std::string CacheKey::serialize() const {
       break;
     case DeviceClass::Kind::kCudaAny:
       break;
+    case DeviceClass::Kind::kCudaHost:
+      w.u8('H');
+      w.u8(static_cast<std::uint8_t>(m_device.major()));
+      w.u8(static_cast<std::uint8_t>(m_device.minor()));
+      w.u32(static_cast<std::uint32_t>(m_device.driver_major()));
+      w.u8(static_cast<std::uint8_t>(m_device.isa()));
+      break;
   }
   w.tagged_string('N', m_salt);
   w.u8('E');
   return w.take();
 }
+
+namespace {
+
+// 'H' major minor driver(u32) isa, after the kind byte.
+std::optional<DeviceClass> read_cuda_host(detail::ByteReader& r) {
+  if (!r.expect_tag('H')) return std::nullopt;
+  const auto major = r.u8();
+  const auto minor = r.u8();
+  const auto driver = r.u32();
+  const auto isa = r.u8();
+  if (!major || !minor || !driver || !isa || *driver > static_cast<std::uint32_t>(DeviceClass::kMaxDriverMajor) ||
+      std::string_view(cpu_isa_name(static_cast<CpuIsa>(*isa))) == "UNKNOWN") {
+    return std::nullopt;
+  }
+  auto made = DeviceClass::cuda_host(*major, *minor, static_cast<int>(*driver), static_cast<CpuIsa>(*isa));
+  if (!made) return std::nullopt;
+  return *made;
+}
+
+}  // namespace
 
 Result<CacheKey> CacheKey::deserialize(std::string_view bytes) {
   const auto bad = [](const char* why) {
@@ -164,6 +191,12 @@ Result<CacheKey> CacheKey::deserialize(std::string_view bytes) {
     case DeviceClass::Kind::kCudaAny:
       device = DeviceClass::cuda_any();
       break;
+    case DeviceClass::Kind::kCudaHost: {
+      auto host = read_cuda_host(r);
+      if (!host) return bad("cuda host device");
+      device = *host;
+      break;
+    }
     default:
       return bad("device kind");
   }
@@ -202,6 +235,7 @@ std::string CacheKey::debug_dump() const {
   }
   const std::size_t dev_len = m_device.kind() == DeviceClass::Kind::kCpu          ? 4
                               : m_device.kind() == DeviceClass::Kind::kCudaCompute ? 5
+                              : m_device.kind() == DeviceClass::Kind::kCudaHost    ? 10
                                                                                    : 2;
   line(dev_len, "device " + m_device.to_string());
   line(5 + m_salt.size(), "salt len=" + std::to_string(m_salt.size()) + " \"" + printable(m_salt) + "\"");

@@ -56,6 +56,7 @@ TEST(Partition, AtenCapabilityOverridesDetection) {
   const auto env = [](std::string v) {
     return [v](const std::string& k) -> std::optional<std::string> {
       if (k == "ATEN_CPU_CAPABILITY") return v;
+      if (k == "MITHRIL_NVML_LIBRARY") return "";  // no GPU detection, even on a GPU machine
       return std::nullopt;
     };
   };

@@ -148,6 +148,40 @@ TEST(DeviceClass, ParsesWhatItPrints) {
   EXPECT_FALSE(DeviceClass::parse("cuda-smx"));
 }
 
+TEST(DeviceClass, CudaHostPartitionNames) {
+  const auto host = DeviceClass::cuda_host(9, 0, 550, CpuIsa::kAvx2);
+  ASSERT_TRUE(host);
+  EXPECT_EQ(host->to_string(), "cuda-sm90-drv550-cpu-AVX2");
+  EXPECT_EQ(DeviceClass::cuda_host(10, 0, 570, CpuIsa::kAvx512Vnni)->to_string(), "cuda-sm100-drv570-cpu-AVX512_VNNI");
+  for (const auto& d : {*host, *DeviceClass::cuda_host(10, 0, 570, CpuIsa::kAvx512Vnni),
+                        *DeviceClass::cuda_host(8, 6, 1, CpuIsa::kDefault)}) {
+    auto parsed = DeviceClass::parse(d.to_string());
+    ASSERT_TRUE(parsed) << d.to_string();
+    EXPECT_EQ(*parsed, d);
+  }
+  EXPECT_TRUE(host->can_serve(*host));
+  EXPECT_FALSE(host->can_serve(*DeviceClass::cuda_host(9, 0, 560, CpuIsa::kAvx2)));
+  EXPECT_FALSE(host->can_serve(*DeviceClass::cuda_host(9, 0, 550, CpuIsa::kAvx512)));
+  EXPECT_FALSE(host->can_serve(DeviceClass::cuda_compute(9, 0)));
+  EXPECT_FALSE(DeviceClass::cuda_any().can_serve(*host));
+  EXPECT_FALSE(DeviceClass::cuda_host(0, 0, 550, CpuIsa::kAvx2));
+  EXPECT_FALSE(DeviceClass::cuda_host(9, 10, 550, CpuIsa::kAvx2));
+  EXPECT_FALSE(DeviceClass::cuda_host(9, 0, 0, CpuIsa::kAvx2));
+  EXPECT_FALSE(DeviceClass::cuda_host(9, 0, 10000, CpuIsa::kAvx2));
+  for (const char* bad : {"cuda-sm90-drv-cpu-AVX2", "cuda-sm90-drv550", "cuda-sm90-drv550-cpu-AVX9000",
+                          "cuda-sm90-drv99999-cpu-AVX2", "cuda-sm90-drv550-cpu-AVX2/..", "cuda-sm0-drv550-cpu-AVX2",
+                          "cuda-sm90-drv+550-cpu-AVX2", "cuda-9.0-drv550-cpu-AVX2", "cuda-sm90-cpu-AVX2"}) {
+    EXPECT_FALSE(DeviceClass::parse(bad)) << bad;
+  }
+  // Keys may carry one too: new bytes for a new kind, old kinds unchanged (golden vectors).
+  const CacheKey key("g", {{{4}, DType::kFloat16}}, *host, "s");
+  auto back = CacheKey::deserialize(key.serialize());
+  ASSERT_TRUE(back);
+  EXPECT_EQ(*back, key);
+  EXPECT_NE(key.digest(), key.with_device(*DeviceClass::cuda_host(9, 0, 560, CpuIsa::kAvx2)).digest());
+  EXPECT_NE(key.debug_dump().find("device cuda-sm90-drv550-cpu-AVX2"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace mithril
 
