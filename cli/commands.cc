@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -20,6 +22,7 @@
 #include "report_command.h"
 #include "serve_command.h"
 #include "std_fds.h"
+#include "table.h"
 #include "torch_explain.h"
 #include <mithril/hooks.h>
 #include "env/output_file.h"
@@ -132,29 +135,48 @@ int cmd_stats(const GlobalOptions& g, bool json, bool prometheus) {
     print(stats_prometheus(s));
     return 0;
   }
+  const auto last_run = last_framework_run(check(cache->history()));
   const auto top = check(cache->largest_framework_entries(5));
-  if (json) {
-    auto j = stats_json(s);
-    j["top_entries"] = nlohmann::json::array();
-    for (const auto& e : top) {
-      j["top_entries"].push_back({{"name", e.name}, {"kind", e.kind}, {"size", e.size}, {"hits", e.hits},
-                                  {"compile_ms", e.compile_ms}});
-    }
-    print_json(j);
-  } else {
-    print(stats_table(s) + top_entries_table(top));
-  }
+  if (json) print_json(stats_json(s, last_run, top));
+  else print(stats_text(s, last_run, top));
   return 0;
 }
 
-int cmd_ls(const GlobalOptions& g, bool json, std::size_t limit) {
-  const auto entries = check(open_cache(g)->list(limit));
-  if (json) {
+// What `ls` shows and in which order.
+struct ListOptions {
+  bool json = false;
+  std::size_t limit = SIZE_MAX;
+  std::string kind;               // empty: every kind
+  std::string sort = "last-use";  // "last-use" (newest first), "size", "hits" (largest first)
+};
+
+// Orders by the chosen field, descending; ties by name.
+void sort_listed(std::vector<ListedEntry>& rows, const std::string& by) {
+  const auto field = [&](const ListedEntry& e) -> std::int64_t {
+    if (by == "size") return static_cast<std::int64_t>(e.size);
+    if (by == "hits") return e.hits;
+    return e.last_access_ns;
+  };
+  std::sort(rows.begin(), rows.end(), [&](const ListedEntry& a, const ListedEntry& b) {
+    const auto fa = field(a), fb = field(b);
+    return fa != fb ? fa > fb : a.name < b.name;
+  });
+}
+
+int cmd_ls(const GlobalOptions& g, const ListOptions& o) {
+  auto cache = open_cache(g);
+  std::vector<ListedEntry> rows;
+  for (const auto& e : check(cache->framework_entry_summaries())) rows.push_back(listed_entry(e));
+  for (const auto& e : check(cache->list())) rows.push_back(listed_entry(e));
+  if (!o.kind.empty()) std::erase_if(rows, [&](const ListedEntry& e) { return e.kind != o.kind; });
+  sort_listed(rows, o.sort);
+  if (rows.size() > o.limit) rows.resize(o.limit);
+  if (o.json) {
     nlohmann::json out = nlohmann::json::array();
-    for (const auto& e : entries) out.push_back(entry_json(e));
+    for (const auto& e : rows) out.push_back(listed_json(e));
     print_json(out);
   } else {
-    print(entries_table(entries));
+    print(listed_table(rows));
   }
   return 0;
 }
@@ -187,10 +209,12 @@ int cmd_verify(const GlobalOptions& g, bool repair, bool json) {
 
 int cmd_config(const GlobalOptions& g) {
   const CacheConfig c = load(g);
+  Table t({Align::kLeft, Align::kLeft, Align::kLeft, Align::kLeft}, 0, 1);
   for (const auto& k : config_keys()) {
-    print(detail::str_format("%-18s = %-28s (%s; env %s)\n", k.name.c_str(), get_config_value(c, k.name).c_str(),
-                             config_source_name(c.sources.at(k.name)), k.env_var.c_str()));
+    t.add_row({k.name, "=", get_config_value(c, k.name),
+               detail::concat("(", config_source_name(c.sources.at(k.name)), "; env ", k.env_var, ")")});
   }
+  print(t.render());
   return 0;
 }
 
@@ -267,7 +291,7 @@ struct Args {
   std::vector<std::string> inputs;
   bool repair = false, dump = false, prometheus = false, quiet = false, strict = false;
   bool run_explain = false, torch_explain = false;
-  std::size_t limit = SIZE_MAX;
+  ListOptions ls;
   std::vector<std::string> command;
   std::string python = "python3", remote_url, tag, bundle, report_out = "mithril-report.html", metrics_listen;
 };
@@ -291,9 +315,12 @@ void add_store_commands(CLI::App& app, Args& a, Commands& c) {
   c.stats = app.add_subcommand("stats", "show counters and sizes");
   c.stats->add_flag("--json", a.json, "print JSON (schema in docs/cli.md)");
   c.stats->add_flag("--prometheus", a.prometheus, "print Prometheus text exposition (for a node-exporter textfile)");
-  c.ls = app.add_subcommand("ls", "list entries, most recently used first");
-  c.ls->add_flag("--json", a.json, "print JSON");
-  c.ls->add_option("--limit", a.limit, "at most N entries");
+  c.ls = app.add_subcommand("ls", "list framework and keyed entries, most recently used first");
+  c.ls->add_flag("--json", a.ls.json, "print JSON (schema in docs/cli.md)");
+  c.ls->add_option("--limit", a.ls.limit, "at most N entries");
+  c.ls->add_option("--kind", a.ls.kind, "only entries of this kind (inductor-fxgraph, triton-kernel, blob, ...)");
+  c.ls->add_option("--sort", a.ls.sort, "last-use (default, newest first), size or hits (largest first)")
+      ->check(CLI::IsMember({"last-use", "size", "hits"}));
   c.gc = app.add_subcommand("gc", "evict least-recently-used entries down to the budget");
   c.gc->add_option("--max-size", a.gc_max, "budget for this run (default: the configured max_size)");
   c.gc->add_flag("--json", a.json, "print JSON");
@@ -361,7 +388,7 @@ std::optional<int> dispatch_store(const Commands& c, const Args& a) {
     return 0;
   }
   if (*c.stats) return cmd_stats(g, a.json, a.prometheus);
-  if (*c.ls) return cmd_ls(g, a.json, a.limit);
+  if (*c.ls) return cmd_ls(g, a.ls);
   if (*c.gc) return cmd_gc(g, a.gc_max, a.json);
   if (*c.verify) return cmd_verify(g, a.repair, a.json);
   if (*c.clear) {
@@ -442,10 +469,43 @@ std::optional<int> dispatch_frameworks(const Commands& c, const Args& a) {
   return std::nullopt;
 }
 
+// One line for a CLI11 parse error: "unknown command 'x'", "unknown option
+// '--x'", or CLI11's own text (missing argument, bad value) flattened.
+std::string usage_message(const CLI::App& app, const CLI::ParseError& e) {
+  std::string text = e.what();
+  std::replace(text.begin(), text.end(), '\n', ' ');
+  if (dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr && text.find(": ") != std::string::npos) {
+    // "The following argument(s) was/were not expected: WORD ...": name the first.
+    std::string word = text.substr(text.find(": ") + 2);
+    word = word.substr(0, word.find(' '));
+    const char* what = word.starts_with("-")            ? "unknown option '"
+                       : app.get_subcommands().empty() ? "unknown command '"
+                                                       : "unexpected argument '";
+    return detail::concat(what, word, "'; see mithril --help");
+  }
+  if (!text.empty()) text.front() = static_cast<char>(std::tolower(static_cast<unsigned char>(text.front())));
+  return text;
+}
+
+// Parses argv into `a` and `c`. nullopt to go on; an exit code when parsing
+// ended the run: 0 after --help or --version (printed to stdout), 2 after a
+// usage error (one line on stderr).
+std::optional<int> parse_args(CLI::App& app, int argc, char** argv) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);
+    detail::print_to(stderr, "mithril: error: %s\n", usage_message(app, e).c_str());
+    return kExitUsage;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 int run_cli(int argc, char** argv) {
-  CLI::App app{"mithril: a bounded, verified, portable cache for compiled ML artifacts"};
+  // Named here so help texts say `mithril`, not argv[0]'s full path.
+  CLI::App app{"mithril: a bounded, verified, portable cache for compiled ML artifacts", "mithril"};
   app.require_subcommand(0, 1);  // 0 so an unknown word is reported by name
   app.fallthrough();
   app.set_version_flag("--version", std::string("mithril ") + kVersion);
@@ -457,12 +517,7 @@ int run_cli(int argc, char** argv) {
   add_store_commands(app, a, c);
   add_framework_commands(app, a, c);
   add_key_commands(app, a, c);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    const int rc = app.exit(e);
-    return rc == 0 ? 0 : kExitUsage;
-  }
+  if (auto rc = parse_args(app, argc, argv)) return *rc;
   try {
     if (auto rc = dispatch_store(c, a)) return *rc;
     if (auto rc = dispatch_frameworks(c, a)) return *rc;

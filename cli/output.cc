@@ -1,16 +1,15 @@
 #include "output.h"
 
+#include <charconv>
 #include <cstdio>
 #include <ctime>
 #include <sstream>
+
+#include "table.h"
 #include "util/format.h"
 
 namespace mithril::cli {
 namespace {
-
-std::string row(const std::string& label, const std::string& value) {
-  return detail::str_format("%-22s %s\n", (label + ":").c_str(), value.c_str());
-}
 
 std::string percent(double part, double whole) {
   return detail::str_format("%.2f %%", whole > 0 ? 100.0 * part / whole : 0.0);
@@ -24,7 +23,161 @@ std::string seconds(std::int64_t ms) {
   return detail::str_format("%d h %02d min", static_cast<int>(s / 3600), static_cast<int>(s / 60) % 60);
 }
 
+std::string num(std::int64_t n) { return std::to_string(n); }
+std::string num(std::uint64_t n) { return std::to_string(n); }
+std::string size_of(std::int64_t n) { return format_size(static_cast<std::uint64_t>(n)); }
+
 const char* kind_name(EntryKind k) { return k == EntryKind::kBlob ? "blob" : "entry"; }
+
+// "92.31 % (24 read, 2 compiled)", or "-" when nothing was read or compiled.
+std::string framework_rate(std::int64_t hits, std::int64_t compiled) {
+  if (hits + compiled == 0) return "- (no framework entry read or compiled yet)";
+  return percent(static_cast<double>(hits), static_cast<double>(hits + compiled)) + " (" + num(hits) +
+         " entries read from the cache, " + num(compiled) + " compiled)";
+}
+
+nlohmann::json run_json(const std::optional<RunSummary>& run) {
+  if (!run) return nullptr;
+  return {{"time", iso_time(run->t_ns)},
+          {"framework_hits", run->framework_hits},
+          {"framework_compiled", run->framework_new},
+          {"framework_hit_rate", run->framework_hit_rate()},
+          {"compile_ms_saved", run->compile_ms_saved}};
+}
+
+nlohmann::json kinds_json(const std::vector<FrameworkKindStats>& kinds) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& k : kinds) {
+    out[k.kind] = {{"entries", k.entries},         {"bytes", k.bytes},
+                   {"hits", k.hits},               {"compile_ms_saved", k.compile_ms_saved},
+                   {"evictions", k.evictions},     {"evicted_bytes", k.evicted_bytes},
+                   {"quarantined", k.quarantined}, {"compiled", k.compiled}};
+  }
+  return out;
+}
+
+nlohmann::json top_json(const std::vector<EntrySummary>& top) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& e : top) {
+    out.push_back({{"name", e.name}, {"kind", e.kind}, {"size", e.size}, {"hits", e.hits},
+                   {"compile_ms", e.compile_ms}});
+  }
+  return out;
+}
+
+// A Prometheus sample value: integers exactly, ratios in the shortest form
+// that reads back to the same double.
+std::string sample(double v) {
+  char buf[64];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  return {buf, r.ptr};
+}
+std::string sample(std::int64_t v) { return std::to_string(v); }
+std::string sample(std::uint64_t v) { return std::to_string(v); }
+
+std::string prometheus_label(const std::string& root) {
+  std::string label = "{root=\"";
+  for (char c : root) {
+    if (c == '\\' || c == '"') label += '\\';
+    if (c == '\n') {
+      label += "\\n";
+      continue;
+    }
+    label += c;
+  }
+  return label + "\"}";
+}
+
+constexpr const char* kCounterHelp[kCounterCount] = {
+    "Lookups that returned a verified entry.", "Lookups that found nothing usable.", "Entries stored.",
+    "Entries evicted by the size budget.", "Uncompressed bytes offered to put.",
+    "Uncompressed bytes returned by hits.", "Objects or files that failed verification and were quarantined.",
+    "Operations that failed with an error.", "Bytes freed by eviction.",
+    "Objects a put did not write because they were already stored.",
+    "Framework cache entries a run read (torch/Triton cache hits).",
+    "Framework cache entries a run created (compilations).",
+    "Framework cache entries downloaded from a remote.", "Framework cache entries uploaded to a remote.",
+    "Remote operations that failed.", "Remote operations that timed out.",
+    "Remote entries refused (digest, size, path or signature wrong).", "Wire bytes received from remotes.",
+    "Wire bytes sent to remotes.",
+    "Estimated compile time saved by framework cache hits, in ms.",
+    "Estimated compile time spent producing new framework entries, in ms.",
+};
+
+// The general rows: framework view first, then what concerns the whole root.
+void add_overview(LabelTable& t, const Stats& s, const std::optional<RunSummary>& last_run) {
+  t.add("Framework hit rate, last run",
+        last_run ? framework_rate(last_run->framework_hits, last_run->framework_new) + ", " + iso_time(last_run->t_ns)
+                 : "- (no run recorded yet)");
+  t.add("Framework hit rate, lifetime",
+        framework_rate(s.get(Counter::kFrameworkHits), s.get(Counter::kFrameworkNewEntries)));
+  t.add("Framework entries", num(s.framework_entries) + " (" + format_size(s.framework_bytes) + ")");
+  const std::uint64_t total = s.stored_bytes + s.framework_bytes;
+  t.add("Cache size", format_size(total) + " / " + format_size(s.max_size) + " (" +
+                          percent(static_cast<double>(total), static_cast<double>(s.max_size)) + ")");
+  const std::string last = last_run ? detail::concat(", last run ~", seconds(last_run->compile_ms_saved)) : "";
+  t.add("Compile time saved", detail::concat("~", seconds(s.get(Counter::kCompileMsSaved)), last,
+                                             " (spent compiling: ~", seconds(s.get(Counter::kCompileMsSpent)), ")"));
+  t.add("Evictions", num(s.get(Counter::kEvictions)) + " (" + size_of(s.get(Counter::kEvictedBytes)) + ")");
+  t.add("Corruptions", num(s.get(Counter::kCorruptions)) + " (" + num(s.quarantined) + " files in quarantine)");
+  t.add("Errors", num(s.get(Counter::kErrors)));
+}
+
+bool remote_used(const Stats& s) {
+  for (Counter c : {Counter::kRemotePulled, Counter::kRemotePushed, Counter::kRemoteErrors, Counter::kRemoteTimeouts,
+                    Counter::kRemoteRejected}) {
+    if (s.get(c) != 0) return true;
+  }
+  return false;
+}
+
+void add_root_rows(LabelTable& t, const Stats& s) {
+  if (remote_used(s)) {
+    t.add("Remote", num(s.get(Counter::kRemotePulled)) + " pulled, " + num(s.get(Counter::kRemotePushed)) +
+                        " pushed, " + num(s.get(Counter::kRemoteErrors)) + " errors, " +
+                        num(s.get(Counter::kRemoteTimeouts)) + " timeouts, " +
+                        num(s.get(Counter::kRemoteRejected)) + " rejected");
+  }
+  t.add("Cache directory", s.root);
+  t.add("Index size", format_size(s.index_bytes));
+}
+
+std::string kinds_text(const std::vector<FrameworkKindStats>& kinds) {
+  if (kinds.empty()) return "";
+  Table t({Align::kLeft, Align::kRight, Align::kRight, Align::kRight, Align::kRight, Align::kRight, Align::kRight,
+           Align::kRight},
+          2);
+  t.add_row({"KIND", "ENTRIES", "SIZE", "HITS", "COMPILED", "SAVED", "EVICTED", "QUARANTINED"});
+  for (const auto& k : kinds) {
+    t.add_row({k.kind, num(k.entries), format_size(k.bytes), num(k.hits), num(k.compiled),
+               seconds(k.compile_ms_saved), num(k.evictions), num(k.quarantined)});
+  }
+  return "\nFramework entries by kind:\n" + t.render();
+}
+
+std::string top_text(const std::vector<EntrySummary>& top) {
+  if (top.empty()) return "";
+  Table t({Align::kRight, Align::kRight, Align::kLeft}, 2);
+  t.add_row({"SIZE", "HITS", "NAME"});
+  for (const auto& e : top) t.add_row({format_size(e.size), num(e.hits), e.name});
+  return "\nLargest entries:\n" + t.render();
+}
+
+// Shown only when the keyed store (put/get, put_entry) holds something.
+std::string keyed_text(const Stats& s) {
+  if (s.entries == 0 && s.objects == 0) return "";
+  const std::int64_t hits = s.get(Counter::kHits);
+  const std::int64_t lookups = hits + s.get(Counter::kMisses);
+  LabelTable t(2);
+  t.add("Entries", num(s.entries) + " (" + num(s.objects) + " objects, " + format_size(s.stored_bytes) + ")");
+  t.add("Hits", num(hits) + " / " + num(lookups) + " (" +
+                    percent(static_cast<double>(hits), static_cast<double>(lookups)) + ")");
+  t.add("Misses", num(s.get(Counter::kMisses)));
+  t.add("Puts", num(s.get(Counter::kPuts)) + " (" + num(s.get(Counter::kDedupObjects)) + " objects deduplicated)");
+  t.add("Bytes in / out", size_of(s.get(Counter::kBytesIn)) + " / " + size_of(s.get(Counter::kBytesOut)));
+  t.add("Uncompressed size", format_size(s.logical_bytes));
+  return "\nKeyed store (mithril put/get and the Python API):\n" + t.render();
+}
 
 }  // namespace
 
@@ -37,7 +190,8 @@ std::string iso_time(std::int64_t ns) {
   return {buf, n};
 }
 
-nlohmann::json stats_json(const Stats& s) {
+nlohmann::json stats_json(const Stats& s, const std::optional<RunSummary>& last_run,
+                          const std::vector<EntrySummary>& top) {
   nlohmann::json counters = nlohmann::json::object();
   for (int i = 0; i < kCounterCount; ++i) counters[counter_name(static_cast<Counter>(i))] = s.counters[i];
   return {
@@ -54,140 +208,78 @@ nlohmann::json stats_json(const Stats& s) {
       {"index_bytes", s.index_bytes},
       {"quarantined_files", s.quarantined},
       {"hit_rate", s.hit_rate()},
+      {"framework_hit_rate", s.framework_hit_rate()},
+      {"last_run", run_json(last_run)},
       {"counters", counters},
-      {"frameworks", [&] {
-         nlohmann::json kinds = nlohmann::json::object();
-         for (const auto& k : s.framework_kinds) {
-           kinds[k.kind] = {{"entries", k.entries},         {"bytes", k.bytes},
-                            {"hits", k.hits},               {"compile_ms_saved", k.compile_ms_saved},
-                            {"evictions", k.evictions},     {"evicted_bytes", k.evicted_bytes},
-                            {"quarantined", k.quarantined}, {"compiled", k.compiled}};
-         }
-         return kinds;
-       }()},
+      {"frameworks", kinds_json(s.framework_kinds)},
+      {"top_entries", top_json(top)},
   };
 }
 
 std::string stats_prometheus(const Stats& s) {
-  std::string label = "{root=\"";
-  for (char c : s.root) {
-    if (c == '\\' || c == '"') label += '\\';
-    if (c == '\n') {
-      label += "\\n";
-      continue;
-    }
-    label += c;
-  }
-  label += "\"}";
+  const std::string label = prometheus_label(s.root);
   std::ostringstream out;
-  const auto metric = [&](const std::string& name, const char* type, const char* help, double value) {
+  const auto metric = [&](const std::string& name, const char* type, const char* help, const std::string& value) {
     out << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type << "\n"
         << name << label << " " << value << "\n";
-  };
-  static constexpr const char* kHelp[kCounterCount] = {
-      "Lookups that returned a verified entry.", "Lookups that found nothing usable.", "Entries stored.",
-      "Entries evicted by the size budget.", "Uncompressed bytes offered to put.",
-      "Uncompressed bytes returned by hits.", "Objects or files that failed verification and were quarantined.",
-      "Operations that failed with an error.", "Bytes freed by eviction.",
-      "Objects a put did not write because they were already stored.",
-      "Framework cache entries a run read (torch/Triton cache hits).",
-      "Framework cache entries a run created (compilations).",
-      "Framework cache entries downloaded from a remote.", "Framework cache entries uploaded to a remote.",
-      "Remote operations that failed.", "Remote operations that timed out.",
-      "Remote entries refused (digest, size, path or signature wrong).", "Wire bytes received from remotes.",
-      "Wire bytes sent to remotes.",
-      "Estimated compile time saved by framework cache hits, in ms.",
-      "Estimated compile time spent producing new framework entries, in ms.",
   };
   for (int i = 0; i < kCounterCount; ++i) {
     std::string name = std::string("mithril_") + counter_name(static_cast<Counter>(i));
     if (!name.ends_with("_bytes")) name += "_total";
     else name = name.substr(0, name.size() - 6) + "_bytes_total";
-    metric(name, "counter", kHelp[i], static_cast<double>(s.counters[i]));
+    metric(name, "counter", kCounterHelp[i], sample(s.counters[i]));
   }
-  metric("mithril_entries", "gauge", "Entries in the content-addressed store.", static_cast<double>(s.entries));
-  metric("mithril_framework_entries", "gauge", "Framework cache entries tracked.",
-         static_cast<double>(s.framework_entries));
-  metric("mithril_stored_bytes", "gauge", "Bytes of stored objects.", static_cast<double>(s.stored_bytes));
-  metric("mithril_framework_bytes", "gauge", "Bytes of tracked framework files.",
-         static_cast<double>(s.framework_bytes));
-  metric("mithril_max_size_bytes", "gauge", "The size budget.", static_cast<double>(s.max_size));
-  metric("mithril_quarantined_files", "gauge", "Files in quarantine.", static_cast<double>(s.quarantined));
-  metric("mithril_hit_ratio", "gauge", "hits / (hits + misses).", s.hit_rate());
+  metric("mithril_entries", "gauge", "Entries in the keyed store.", sample(s.entries));
+  metric("mithril_framework_entries", "gauge", "Framework cache entries tracked.", sample(s.framework_entries));
+  metric("mithril_stored_bytes", "gauge", "Bytes of stored objects.", sample(s.stored_bytes));
+  metric("mithril_framework_bytes", "gauge", "Bytes of tracked framework files.", sample(s.framework_bytes));
+  metric("mithril_max_size_bytes", "gauge", "The size budget.", sample(s.max_size));
+  metric("mithril_quarantined_files", "gauge", "Files in quarantine.", sample(s.quarantined));
+  metric("mithril_hit_ratio", "gauge", "Keyed store: hits / (hits + misses).", sample(s.hit_rate()));
+  metric("mithril_framework_hit_ratio", "gauge",
+         "Framework entries read / (read + compiled), lifetime.", sample(s.framework_hit_rate()));
   return out.str();
 }
 
-std::string stats_table(const Stats& s) {
-  const auto hits = static_cast<double>(s.get(Counter::kHits));
-  const auto lookups = hits + static_cast<double>(s.get(Counter::kMisses));
-  std::string out;
-  out += row("Cache directory", s.root);
-  out += row("Entries", std::to_string(s.entries) + " (" + std::to_string(s.objects) + " objects)");
-  out += row("Hits", std::to_string(s.get(Counter::kHits)) + " / " +
-                         std::to_string(static_cast<std::int64_t>(lookups)) + " (" + percent(hits, lookups) + ")");
-  out += row("Misses", std::to_string(s.get(Counter::kMisses)));
-  out += row("Puts", std::to_string(s.get(Counter::kPuts)) + " (" +
-                         std::to_string(s.get(Counter::kDedupObjects)) + " objects deduplicated)");
-  out += row("Evictions", std::to_string(s.get(Counter::kEvictions)) + " (" +
-                              format_size(static_cast<std::uint64_t>(s.get(Counter::kEvictedBytes))) + ")");
-  out += row("Corruptions", std::to_string(s.get(Counter::kCorruptions)) + " (" +
-                                std::to_string(s.quarantined) + " files in quarantine)");
-  out += row("Errors", std::to_string(s.get(Counter::kErrors)));
-  out += row("Bytes in / out", format_size(static_cast<std::uint64_t>(s.get(Counter::kBytesIn))) + " / " +
-                                   format_size(static_cast<std::uint64_t>(s.get(Counter::kBytesOut))));
-  out += row("Framework entries", std::to_string(s.framework_entries) + " (" + format_size(s.framework_bytes) + "), " +
-                                      std::to_string(s.get(Counter::kFrameworkHits)) + " hits, " +
-                                      std::to_string(s.get(Counter::kFrameworkNewEntries)) + " compiled");
-  for (const auto& k : s.framework_kinds) {
-    out += row("  " + k.kind, std::to_string(k.entries) + " entries, " + format_size(k.bytes) + ", " +
-                                  std::to_string(k.hits) + " hits, " + std::to_string(k.compiled) +
-                                  " compiled, saved " + seconds(k.compile_ms_saved) + ", " +
-                                  std::to_string(k.evictions) + " evicted, " + std::to_string(k.quarantined) +
-                                  " quarantined");
+std::string stats_text(const Stats& s, const std::optional<RunSummary>& last_run,
+                       const std::vector<EntrySummary>& top) {
+  LabelTable t;
+  add_overview(t, s, last_run);
+  add_root_rows(t, s);
+  return t.render() + kinds_text(s.framework_kinds) + top_text(top) + keyed_text(s);
+}
+
+ListedEntry listed_entry(const EntrySummary& e) {
+  return ListedEntry{e.kind, e.name, e.size, e.hits, e.last_access_ns, e.compile_ms, std::nullopt};
+}
+
+ListedEntry listed_entry(const EntryRecord& e) {
+  return ListedEntry{kind_name(e.kind), e.key.to_hex(), e.size, e.hits, e.last_access_ns, 0, e};
+}
+
+nlohmann::json listed_json(const ListedEntry& e) {
+  nlohmann::json j = {{"store", e.keyed ? "keyed" : "framework"}, {"kind", e.kind},  {"name", e.name},
+                      {"size", e.size}, {"hits", e.hits}, {"last_access", iso_time(e.last_access_ns)}};
+  if (!e.keyed) {
+    j["compile_ms"] = e.compile_ms;
+    return j;
   }
-  out += row("Compile time saved", detail::str_format("~%s (spent compiling: ~%s)",
-                                                     seconds(s.get(Counter::kCompileMsSaved)).c_str(),
-                                                     seconds(s.get(Counter::kCompileMsSpent)).c_str()));
-  out += row("Remote", std::to_string(s.get(Counter::kRemotePulled)) + " pulled, " +
-                           std::to_string(s.get(Counter::kRemotePushed)) + " pushed, " +
-                           std::to_string(s.get(Counter::kRemoteErrors)) + " errors, " +
-                           std::to_string(s.get(Counter::kRemoteTimeouts)) + " timeouts, " +
-                           std::to_string(s.get(Counter::kRemoteRejected)) + " rejected");
-  const std::uint64_t total = s.stored_bytes + s.framework_bytes;
-  out += row("Cache size", format_size(total) + " / " + format_size(s.max_size) + " (" +
-                               percent(static_cast<double>(total), static_cast<double>(s.max_size)) + ")");
-  out += row("Uncompressed size", format_size(s.logical_bytes));
-  out += row("Index size", format_size(s.index_bytes));
-  return out;
+  j["key"] = e.keyed->key.to_hex();
+  j["root"] = e.keyed->root.to_hex();
+  j["namespace"] = e.keyed->name_space;
+  j["device"] = e.keyed->device;
+  j["created"] = iso_time(e.keyed->created_ns);
+  return j;
 }
 
-std::string top_entries_table(const std::vector<EntrySummary>& top) {
-  if (top.empty()) return "";
-  std::string out = "Largest entries:\n";
-  for (const auto& e : top) {
-    out += detail::str_format("  %10s  %4lld hits  %s\n", format_size(e.size).c_str(), static_cast<long long>(e.hits),
-                              e.name.c_str());
-  }
-  return out;
-}
-
-nlohmann::json entry_json(const EntryRecord& e) {
-  return {{"key", e.key.to_hex()},   {"kind", kind_name(e.kind)},     {"root", e.root.to_hex()},
-          {"namespace", e.name_space}, {"device", e.device},          {"size", e.size},
-          {"created", iso_time(e.created_ns)}, {"last_access", iso_time(e.last_access_ns)},
-          {"hits", e.hits}};
-}
-
-std::string entries_table(const std::vector<EntryRecord>& entries) {
-  std::ostringstream out;
-  out << detail::str_format("%-64s  %-5s  %10s  %6s  %-20s  %s\n", "KEY", "KIND", "SIZE", "HITS", "LAST ACCESS",
-                            "DEVICE");
+std::string listed_table(const std::vector<ListedEntry>& entries) {
+  Table t({Align::kLeft, Align::kRight, Align::kRight, Align::kLeft, Align::kRight, Align::kLeft});
+  t.add_row({"KIND", "SIZE", "HITS", "LAST USE", "COMPILE", "NAME"});
   for (const auto& e : entries) {
-    out << detail::str_format("%-64s  %-5s  %10s  %6lld  %-20s  %s\n", e.key.to_hex().c_str(), kind_name(e.kind),
-                              format_size(e.size).c_str(), static_cast<long long>(e.hits),
-                              iso_time(e.last_access_ns).c_str(), e.device.empty() ? "-" : e.device.c_str());
+    const std::string compile = e.keyed ? "-" : e.compile_ms > 0 ? seconds(e.compile_ms) : "?";
+    t.add_row({e.kind, format_size(e.size), num(e.hits), iso_time(e.last_access_ns), compile, e.name});
   }
-  return out.str();
+  return t.render();
 }
 
 nlohmann::json verify_json(const VerifyReport& r) {
@@ -198,15 +290,15 @@ nlohmann::json verify_json(const VerifyReport& r) {
 }
 
 std::string verify_text(const VerifyReport& r) {
-  std::string out;
-  out += row("Objects checked", std::to_string(r.objects_checked));
-  out += row("Corrupt (quarantined)", std::to_string(r.corrupt));
-  out += row("Missing", std::to_string(r.missing));
-  out += row("Entries dropped", std::to_string(r.entries_dropped));
-  out += row("Orphan objects", std::to_string(r.orphans) + " (" + std::to_string(r.orphans_removed) + " removed)");
-  out += row("Temp files removed", std::to_string(r.temp_files_removed));
-  if (r.index_rebuilt) out += row("Index", "damaged; rebuilt from the objects");
-  return out;
+  LabelTable t;
+  t.add("Objects checked", num(r.objects_checked));
+  t.add("Corrupt (quarantined)", num(r.corrupt));
+  t.add("Missing", num(r.missing));
+  t.add("Entries dropped", num(r.entries_dropped));
+  t.add("Orphan objects", num(r.orphans) + " (" + num(r.orphans_removed) + " removed)");
+  t.add("Temp files removed", num(r.temp_files_removed));
+  if (r.index_rebuilt) t.add("Index", "damaged; rebuilt from the objects");
+  return t.render();
 }
 
 nlohmann::json gc_json(const GcReport& r) {
@@ -216,11 +308,11 @@ nlohmann::json gc_json(const GcReport& r) {
 }
 
 std::string gc_text(const GcReport& r) {
-  std::string out;
-  out += row("Evicted entries", std::to_string(r.evicted_entries) + " (" + format_size(r.evicted_bytes) + ")");
-  out += row("Cache size", format_size(r.stored_before) + " -> " + format_size(r.stored_after));
-  out += row("Temp files removed", std::to_string(r.temp_files_removed));
-  return out;
+  LabelTable t;
+  t.add("Evicted entries", num(r.evicted_entries) + " (" + format_size(r.evicted_bytes) + ")");
+  t.add("Cache size", format_size(r.stored_before) + " -> " + format_size(r.stored_after));
+  t.add("Temp files removed", num(r.temp_files_removed));
+  return t.render();
 }
 
 }  // namespace mithril::cli

@@ -200,7 +200,10 @@ class Cache {
   Result<std::vector<HistoryPoint>> history();
   Result<std::vector<EvictionRecord>> evictions(std::size_t limit = 100);
   Result<std::vector<EntrySummary>> largest_framework_entries(std::size_t limit = 20);
-  // Entries, most recently used first, at most `limit`.
+  // Every framework entry (all partitions) with its recorded compile cost,
+  // most recently used first.
+  Result<std::vector<EntrySummary>> framework_entry_summaries();
+  // Keyed and blob entries, most recently used first, at most `limit`.
   Result<std::vector<EntryRecord>> list(std::size_t limit = SIZE_MAX);
   // Writes buffered access times and counters to the index now.
   Result<void> flush();

@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -68,6 +69,24 @@ struct HistoryPoint {
   std::int64_t evictions = 0;
 };
 
+// What the framework cache did in one run: the difference between a "run"
+// history point and the point before it (counters are cumulative).
+struct RunSummary {
+  std::int64_t t_ns = 0;             // when the run's point was recorded
+  std::int64_t framework_hits = 0;   // framework entries the run read
+  std::int64_t framework_new = 0;    // framework entries the run compiled (misses)
+  std::int64_t compile_ms_saved = 0;
+  // framework_hits / (framework_hits + framework_new).
+  double framework_hit_rate() const;
+};
+
+// The latest run that read or compiled framework entries: the newest "run"
+// point whose framework counters differ from the point before it (the first
+// point is compared with zero counters). Runs that touched no framework
+// entry (a gc's or a push's sync) are skipped; nullopt when there is none.
+// Counters other processes flushed between the two points are included.
+std::optional<RunSummary> last_framework_run(const std::vector<HistoryPoint>& history);
+
 // One entry removed by the budget or because it was damaged.
 struct EvictionRecord {
   std::int64_t t_ns = 0;
@@ -77,7 +96,7 @@ struct EvictionRecord {
   std::string reason;  // "budget", "corrupt"
 };
 
-// A framework entry, for reports (largest entries).
+// A framework entry, for reports (largest entries) and `mithril ls`.
 struct EntrySummary {
   std::string name;  // "<partition>/<framework>/<entry>"
   std::string kind;
@@ -102,8 +121,10 @@ struct Stats {
   std::string root;
 
   std::int64_t get(Counter c) const { return counters[static_cast<int>(c)]; }
-  // hits / (hits + misses), or 0 when there were no lookups.
+  // The keyed store's hits / (hits + misses), or 0 when there were no lookups.
   double hit_rate() const;
+  // Framework entries read / (read + compiled), lifetime; 0 when neither.
+  double framework_hit_rate() const;
 };
 
 }  // namespace mithril

@@ -68,7 +68,8 @@ py::dict stats_dict(const Stats& s) {
   d["max_size"] = s.max_size;
   d["index_bytes"] = s.index_bytes;
   d["quarantined_files"] = s.quarantined;
-  d["hit_rate"] = s.hit_rate();
+  d["hit_rate"] = s.hit_rate();  // the keyed store's lookups
+  d["framework_hit_rate"] = s.framework_hit_rate();  // framework entries read / (read + compiled)
   d["counters"] = counters;
   py::dict kinds;
   for (const auto& k : s.framework_kinds) {

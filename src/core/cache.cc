@@ -469,6 +469,11 @@ Result<std::vector<EntrySummary>> Cache::largest_framework_entries(std::size_t l
   return out;
 }
 
+Result<std::vector<EntrySummary>> Cache::framework_entry_summaries() {
+  std::lock_guard lock(m_impl->mu);
+  return m_impl->index->fw_summaries();
+}
+
 Result<void> Cache::clear() {
   std::lock_guard lock(m_impl->mu);
   MITHRIL_TRY(m_impl->flush_locked());

@@ -29,10 +29,34 @@ const char* counter_name(Counter c) {
   return "unknown";
 }
 
-double Stats::hit_rate() const {
-  const double h = static_cast<double>(get(Counter::kHits));
-  const double m = static_cast<double>(get(Counter::kMisses));
+namespace {
+
+double ratio(std::int64_t hits, std::int64_t misses) {
+  const double h = static_cast<double>(hits);
+  const double m = static_cast<double>(misses);
   return h + m > 0 ? h / (h + m) : 0.0;
+}
+
+}  // namespace
+
+double Stats::hit_rate() const { return ratio(get(Counter::kHits), get(Counter::kMisses)); }
+
+double Stats::framework_hit_rate() const {
+  return ratio(get(Counter::kFrameworkHits), get(Counter::kFrameworkNewEntries));
+}
+
+double RunSummary::framework_hit_rate() const { return ratio(framework_hits, framework_new); }
+
+std::optional<RunSummary> last_framework_run(const std::vector<HistoryPoint>& history) {
+  for (std::size_t i = history.size(); i-- > 0;) {
+    const HistoryPoint& p = history[i];
+    if (p.event != "run") continue;
+    const HistoryPoint before = i > 0 ? history[i - 1] : HistoryPoint{};
+    RunSummary r{p.t_ns, p.framework_hits - before.framework_hits, p.framework_new - before.framework_new,
+                 p.compile_ms_saved - before.compile_ms_saved};
+    if (r.framework_hits != 0 || r.framework_new != 0) return r;
+  }
+  return std::nullopt;
 }
 
 }  // namespace mithril

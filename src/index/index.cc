@@ -745,6 +745,19 @@ Result<std::vector<FwEntryRecord>> Index::fw_largest(std::size_t limit) {
   return fw_entry_rows(s);
 }
 
+Result<std::vector<EntrySummary>> Index::fw_summaries() {
+  MITHRIL_STMT(s, "SELECT e.name, e.kind, e.size, e.hits, e.last_access, coalesce(c.compile_ns, 0) "
+                  "FROM fw_entries e LEFT JOIN fw_costs c ON c.name = e.name ORDER BY e.last_access DESC, e.id DESC");
+  std::vector<EntrySummary> out;
+  for (;;) {
+    MITHRIL_ASSIGN(const bool row, s.step());
+    if (!row) break;
+    out.push_back(EntrySummary{s.text(0), s.text(1), static_cast<std::uint64_t>(s.i64(2)), s.i64(3), s.i64(4),
+                               s.i64(5) / 1'000'000});
+  }
+  return out;
+}
+
 Result<std::vector<FwEntryRecord>> Index::fw_entries(const std::string& prefix) {
   MITHRIL_STMT(s, "SELECT name, kind, size, created, last_access, hits FROM fw_entries "
                   "WHERE substr(name, 1, length(?1)) = ?1 ORDER BY name");

@@ -175,6 +175,9 @@ class Index {
   // for fw_cost. What hits saved is counted per kind (fw_kind_add).
   Result<void> fw_set_cost(const std::string& name, std::int64_t compile_ns);
   Result<std::int64_t> fw_cost(const std::string& name);
+  // Every entry with its recorded compile cost, most recently used first
+  // (read-only; for `mithril ls`).
+  Result<std::vector<EntrySummary>> fw_summaries();
   // Entries whose name starts with `prefix` (e.g. "cpu-AVX2/"), by name.
   Result<std::vector<FwEntryRecord>> fw_entries(const std::string& prefix);
   Result<std::uint64_t> fw_bytes();

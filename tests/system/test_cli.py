@@ -180,15 +180,35 @@ def test_bad_input_gives_one_clear_line(mithril, args, message):
     assert "Traceback" not in err and "terminate called" not in err
 
 
+def config_rows(out):
+    """`mithril config` lines as {key: (value, source)}."""
+    rows = {}
+    for line in out.splitlines():
+        name, rest = line.split(" = ", 1)
+        value, source = rest.rsplit(" (", 1)
+        rows[name.strip()] = (value.strip(), source.split(";")[0])
+    return rows
+
+
 def test_config_precedence_file_env_flag(mithril):
     mithril.root.mkdir(parents=True)
     (mithril.root / "mithril.toml").write_text('max_size = "1G"\ncompression = true\n')
     mithril.env["MITHRIL_COMPRESSION"] = "false"
-    out = mithril.run("--max-size", "2G", "config").stdout.decode()
-    assert "max_size           = 2147483648" in out and "(override;" in out
-    assert "compression        = false" in out and "(environment;" in out
-    out = mithril.run("config").stdout.decode()
-    assert "max_size           = 1073741824" in out and "(file;" in out
+    rows = config_rows(mithril.run("--max-size", "2G", "config").stdout.decode())
+    assert rows["max_size"] == ("2147483648", "override")
+    assert rows["compression"] == ("false", "environment")
+    rows = config_rows(mithril.run("config").stdout.decode())
+    assert rows["max_size"] == ("1073741824", "file")
+
+
+def test_config_columns_align_with_a_long_value(mithril_bin, tmp_path):
+    from mithril_testlib import Mithril
+    m = Mithril(mithril_bin, tmp_path / ("a-rather-long-directory-name-" * 4) / "root")
+    lines = m.run("config").stdout.decode().splitlines()
+    assert len(lines) > 5
+    assert len({line.index(" = ") for line in lines}) == 1, lines
+    assert len({line.rindex(" (") for line in lines}) == 1, lines
+    assert str(m.root) in lines[0]
 
 
 def test_compressed_root_round_trips(mithril, tmp_path):
@@ -311,3 +331,145 @@ def test_serve_metrics_for_a_scraper(mithril, tmp_path):
         assert proc.wait(timeout=10) == 0
     bad = mithril.run("serve", "--metrics", "notaport", check=False)
     assert bad.returncode == 2 and "HOST:PORT" in bad.stderr.decode()
+
+
+# ---- output that speaks to torch users (framework entries first) ----------
+
+# A stand-in for torch: for each name in argv, reads its FX graph cache entry
+# when it exists (a hit) and writes it otherwise (a compilation).
+FAKE_TORCH = """
+import os, sys
+d = os.environ["TORCHINDUCTOR_CACHE_DIR"]
+sizes = {"fone": 3000, "ftwo": 120000, "fthree": 500, "ffour": 700}
+for name in sys.argv[1:]:
+    p = os.path.join(d, "fxgraph", name[:3], name, "entry")
+    if os.path.exists(p):
+        open(p, "rb").read()
+        continue
+    os.makedirs(os.path.dirname(p), exist_ok=True)
+    with open(p, "wb") as fh:
+        fh.write(b"x" * sizes[name])
+"""
+
+
+def torch_run(m, *names):
+    import sys
+    m.run("run", "-q", "--", sys.executable, "-c", FAKE_TORCH, *names)
+
+
+def label_block(text):
+    """The leading `label: value` lines of `mithril stats`, as {label: value};
+    asserts the values start in one column."""
+    lines = text.split("\n\n")[0].splitlines()
+    starts = {len(line) - len(line.split(":", 1)[1].lstrip()) for line in lines}
+    assert len(starts) == 1, lines
+    return {line.split(":", 1)[0]: line.split(":", 1)[1].strip() for line in lines}
+
+
+def test_stats_leads_with_the_framework_view_and_hides_an_empty_keyed_store(mithril, tmp_path):
+    torch_run(mithril, "fone", "ftwo", "fthree")
+    torch_run(mithril, "fone", "ftwo", "fthree")
+    text = mithril.run("stats").stdout.decode()
+    assert text.startswith("Framework hit rate, last run:"), text
+    rows = label_block(text)
+    assert rows["Framework hit rate, last run"].startswith("100.00 % (3 entries read from the cache, 0 compiled)")
+    assert rows["Framework hit rate, lifetime"].startswith("50.00 % (3 entries read from the cache, 3 compiled)")
+    assert rows["Framework entries"].startswith("3 (")
+    assert rows["Cache size"].endswith("/ 10.0 GiB (0.00 %)")
+    assert "Compile time saved" in rows
+    assert "Keyed store" not in text and "Hits:" not in text and "Puts:" not in text
+    mithril.run("put", write(tmp_path / "blob", b"b" * 1000))
+    text = mithril.run("stats").stdout.decode()
+    assert text.startswith("Framework hit rate, last run:")
+    assert "Keyed store" in text and "Hits:" in text and "1 (1 objects" in text
+
+
+def test_stats_json_framework_hit_rate_per_run_and_lifetime(mithril, tmp_path):
+    s = mithril.stats()
+    assert s["framework_hit_rate"] == 0.0 and s["last_run"] is None
+    torch_run(mithril, "fone", "ftwo", "fthree")  # creates them: 3 misses
+    s = mithril.stats()
+    assert s["framework_hit_rate"] == 0.0
+    assert s["last_run"]["framework_hits"] == 0 and s["last_run"]["framework_compiled"] == 3
+    assert s["last_run"]["framework_hit_rate"] == 0.0
+    torch_run(mithril, "fone", "ftwo", "fthree", "ffour")  # reads 3, compiles 1
+    s = mithril.stats()
+    assert s["last_run"]["framework_hits"] == 3 and s["last_run"]["framework_compiled"] == 1
+    assert s["last_run"]["framework_hit_rate"] == 0.75
+    assert s["framework_hit_rate"] == 3 / 7
+    assert s["hit_rate"] == 0.0  # the keyed store's: no lookups
+    mithril.run("gc")  # syncs and records history points, but reads nothing: not "the last run"
+    assert mithril.stats()["last_run"] == s["last_run"]
+    parser = pytest.importorskip("prometheus_client.parser")
+    text = mithril.run("stats", "--prometheus").stdout.decode()
+    families = {fam.name: fam for fam in parser.text_string_to_metric_families(text)}
+    assert families["mithril_framework_hit_ratio"].samples[0].value == 3 / 7
+    assert families["mithril_framework_hit_ratio"].type == "gauge"
+
+
+def test_prometheus_prints_large_counters_as_exact_integers(mithril, tmp_path):
+    mithril.run("put", write(tmp_path / "big", os.urandom(2_128_941)))
+    text = mithril.run("stats", "--prometheus").stdout.decode()
+    assert f'mithril_bytes_in_total{{root="{mithril.root}"}} 2128941\n' in text
+    assert f'mithril_stored_bytes{{root="{mithril.root}"}} 2128941\n' in text
+    assert "e+" not in text
+
+
+def test_ls_lists_framework_entries_with_kind_and_sort(mithril, tmp_path):
+    mithril.run("put", write(tmp_path / "blob", b"b" * 50_000))
+    torch_run(mithril, "fone", "ftwo", "fthree")
+    torch_run(mithril, "fone")
+    torch_run(mithril, "fone")
+    torch_run(mithril, "fthree")
+    short = lambda e: e["name"].rsplit("/", 1)[-1]  # noqa: E731
+
+    def names(*args):
+        return [short(e) for e in json.loads(mithril.run("ls", "--json", *args).stdout)]
+
+    blob = b3sum(tmp_path / "blob")
+    assert names() == ["fthree", "fone", "ftwo", blob]  # default: last use, newest first
+    assert names("--sort", "size") == ["ftwo", blob, "fone", "fthree"]
+    by_hits = names("--sort", "hits")
+    assert by_hits[:2] == ["fone", "fthree"] and set(by_hits[2:]) == {blob, "ftwo"}  # 2, 1, then 0 hits
+    assert names("--sort", "size", "--limit", "1") == ["ftwo"]
+    assert names("--kind", "blob") == [blob]
+    assert names("--kind", "inductor-fxgraph", "--sort", "size") == ["ftwo", "fone", "fthree"]
+    assert names("--kind", "no-such-kind") == []
+    listed = json.loads(mithril.run("ls", "--json").stdout)
+    fw = next(e for e in listed if short(e) == "fone")
+    assert fw["store"] == "framework" and fw["kind"] == "inductor-fxgraph"
+    assert fw["size"] == 3000 and fw["hits"] == 2 and "compile_ms" in fw and fw["last_access"].endswith("Z")
+    keyed = next(e for e in listed if e["store"] == "keyed")
+    assert keyed["key"] == blob and keyed["kind"] == "blob" and keyed["size"] == 50_000
+    lines = mithril.run("ls", "--sort", "size").stdout.decode().splitlines()
+    assert lines[0].split() == ["KIND", "SIZE", "HITS", "LAST", "USE", "COMPILE", "NAME"]
+    assert len(lines) == 5
+    column = lines[0].index("NAME")
+    assert all(line[column - 2:column] == "  " and line[column] != " " for line in lines), lines
+    assert lines[1].startswith("inductor-fxgraph") and lines[1].endswith("/ftwo")
+    assert lines[2].startswith("blob") and lines[2].endswith(blob)
+
+
+def test_help_names_the_program_mithril(mithril):
+    out = mithril.run("--help", root=False).stdout.decode()
+    assert "Usage: mithril [OPTIONS]" in out and mithril.binary not in out
+    assert "Usage: mithril ls [OPTIONS]" in mithril.run("ls", "--help", root=False).stdout.decode()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["frobnicate"], "unknown command 'frobnicate'"),
+    (["--bogus"], "unknown option '--bogus'"),
+    (["stats", "--bogus"], "unknown option '--bogus'"),
+    (["ls", "--limit"], "--limit"),
+    (["ls", "--limit", "many"], "many"),
+    (["ls", "--sort", "colour"], "colour"),
+    (["get"], "digest"),
+    (["--root"], "--root"),
+])
+def test_usage_errors_are_one_line_and_exit_2(mithril, args, message):
+    p = mithril.run(*args, check=False, root=False)
+    err = p.stderr.decode()
+    assert p.returncode == 2, err
+    assert err.count("\n") == 1 and err.startswith("mithril: error: "), err
+    assert message in err, err
+    assert p.stdout == b""

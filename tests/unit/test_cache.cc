@@ -55,6 +55,45 @@ TEST(Cache, BlobRoundTripAndCounters) {
   EXPECT_EQ(s.stored_bytes, 7u);
 }
 
+TEST(Stats, LastFrameworkRunIsTheNewestRunThatTouchedFrameworkEntries) {
+  const auto point = [](const char* event, std::int64_t t, std::int64_t hits, std::int64_t compiled,
+                        std::int64_t saved) {
+    HistoryPoint p;
+    p.t_ns = t;
+    p.event = event;
+    p.framework_hits = hits;
+    p.framework_new = compiled;
+    p.compile_ms_saved = saved;
+    return p;
+  };
+  EXPECT_FALSE(last_framework_run({}));
+  // The first point is compared with zero counters.
+  auto first = last_framework_run({point("run", 1, 0, 4, 0)});
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->framework_new, 4);
+  EXPECT_EQ(first->framework_hit_rate(), 0.0);
+  // A cold run, a warm run (3 of 4 read, 1 compiled), then a gc and a sync
+  // that touched nothing: the warm run is the last one.
+  const auto run = last_framework_run({point("run", 1, 0, 4, 0), point("run", 2, 3, 5, 900),
+                                       point("gc", 3, 3, 5, 900), point("run", 4, 3, 5, 900)});
+  ASSERT_TRUE(run);
+  EXPECT_EQ(run->t_ns, 2);
+  EXPECT_EQ(run->framework_hits, 3);
+  EXPECT_EQ(run->framework_new, 1);
+  EXPECT_EQ(run->compile_ms_saved, 900);
+  EXPECT_DOUBLE_EQ(run->framework_hit_rate(), 0.75);
+  EXPECT_FALSE(last_framework_run({point("gc", 1, 0, 0, 0), point("run", 2, 0, 0, 0)}));
+}
+
+TEST(Stats, FrameworkHitRateIsOfFrameworkEntriesNotTheKeyedStore) {
+  Stats s;
+  EXPECT_EQ(s.framework_hit_rate(), 0.0);
+  s.counters[static_cast<int>(Counter::kFrameworkHits)] = 28;
+  s.counters[static_cast<int>(Counter::kFrameworkNewEntries)] = 28;
+  EXPECT_DOUBLE_EQ(s.framework_hit_rate(), 0.5);
+  EXPECT_EQ(s.hit_rate(), 0.0);
+}
+
 TEST(Cache, CountersAndEntriesSurviveRestart) {
   TempDir dir;
   Digest d;
