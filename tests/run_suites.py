@@ -39,8 +39,9 @@ SUITES = [
 ]
 
 PATTERNS = [
-    # ctest: "100% tests passed, 0 tests failed out of 94"
-    (re.compile(r"\d+% tests passed, (\d+) tests? failed out of (\d+)"), lambda m: (int(m[2]) - int(m[1]), int(m[1]))),
+    # ctest: "100% tests passed out of 94" / "97% tests passed, 3 tests failed out of 94"
+    (re.compile(r"\d+% tests passed(?:, (\d+) tests? failed)? out of (\d+)"),
+     lambda m: (int(m[2]) - int(m[1] or 0), int(m[1] or 0))),
     # GoogleTest: "[  PASSED  ] 94 tests." / "[  FAILED  ] 2 tests, listed below:"
     (re.compile(r"\[  PASSED  \] (\d+) tests?\."), lambda m: (int(m[1]), None)),
     (re.compile(r"\[  FAILED  \] (\d+) tests?, listed below"), lambda m: (None, int(m[1]))),
