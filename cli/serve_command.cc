@@ -15,6 +15,11 @@
 namespace mithril::cli {
 namespace {
 
+constexpr std::size_t kWorkers = 64;
+constexpr time_t kIoTimeoutS = 2;
+constexpr std::size_t kKeepAliveRequests = 100;
+constexpr std::size_t kMaxRequestBody = 4096;
+
 bool parse_listen(const std::string& text, std::string* host, int* port) {
   const auto colon = text.rfind(':');
   *host = colon == std::string::npos ? "127.0.0.1" : text.substr(0, colon);
@@ -38,6 +43,15 @@ int serve_metrics(const CacheConfig& config, const std::string& listen) {
     return 1;
   }
   httplib::Server server;
+  // Slow or idle clients must not starve scrapes: many workers (each idle
+  // or trickling connection holds one), short read/write and keep-alive
+  // timeouts, and tiny requests only.
+  server.new_task_queue = [] { return new httplib::ThreadPool(kWorkers); };
+  server.set_read_timeout(kIoTimeoutS, 0);
+  server.set_write_timeout(kIoTimeoutS, 0);
+  server.set_keep_alive_timeout(kIoTimeoutS);
+  server.set_keep_alive_max_count(kKeepAliveRequests);
+  server.set_payload_max_length(kMaxRequestBody);
   server.Get("/metrics", [&](const httplib::Request&, httplib::Response& res) {
     auto s = (*cache)->stats();
     if (!s) {

@@ -175,3 +175,49 @@ def test_bad_input_config_file_is_named_and_a_usage_error(mithril, tmp_path):
     (mithril.root / "mithril.toml").write_text("max_size = [\n")
     p = mithril.run("stats", check=False)
     assert p.returncode == 2 and "mithril.toml" in p.stderr.decode()
+
+
+def test_hostile_idle_and_trickling_clients_do_not_starve_scrapes(mithril, tmp_path):
+    """Issue 11 item 7: 40 connections that send nothing or one header byte
+    at a time hold no scrape back; counters are exact integers."""
+    import signal
+    import socket
+    import time
+    import urllib.request
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    big = tmp_path / "big"
+    big.write_bytes(os.urandom(3_000_000))
+    mithril.run("put", big)
+    proc = subprocess.Popen([mithril.binary, "--root", str(mithril.root), "serve", "--metrics", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=mithril.env)
+    url = f"http://127.0.0.1:{port}/metrics"
+    hogs = []
+    try:
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(url, timeout=5).read()
+                break
+            except OSError:
+                time.sleep(0.05)
+        for i in range(40):
+            c = socket.create_connection(("127.0.0.1", port), timeout=5)
+            if i % 2:
+                c.sendall(b"GET /metr")  # a trickler that never finishes its request line
+            hogs.append(c)
+        time.sleep(0.5)
+        for _ in range(5):
+            body = urllib.request.urlopen(url, timeout=30).read().decode()
+            line = [ln for ln in body.splitlines() if ln.startswith("mithril_stored_bytes")][0]
+            assert line.split()[-1].isdigit(), line  # 3000000, never 3e+06
+            for c in hogs[1::2]:
+                try:
+                    c.sendall(b"i")
+                except OSError:
+                    pass  # the server already dropped it: fine
+    finally:
+        for c in hogs:
+            c.close()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
