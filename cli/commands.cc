@@ -204,6 +204,11 @@ int cmd_verify(const GlobalOptions& g, bool repair, bool json) {
     throw CommandError{"verify found " + std::to_string(r.corrupt) + " corrupt and " + std::to_string(r.missing) +
                        " missing objects (corrupt ones are in quarantine; their entries were dropped)"};
   }
+  if (r.framework_corrupt + r.framework_missing > 0) {
+    throw CommandError{detail::concat("verify found ", std::to_string(r.framework_corrupt), " corrupt and ",
+                                      std::to_string(r.framework_missing),
+                                      " incomplete framework entries (quarantined: the framework recompiles them)")};
+  }
   return 0;
 }
 
@@ -324,7 +329,7 @@ void add_store_commands(CLI::App& app, Args& a, Commands& c) {
   c.gc = app.add_subcommand("gc", "evict least-recently-used entries down to the budget");
   c.gc->add_option("--max-size", a.gc_max, "budget for this run (default: the configured max_size)");
   c.gc->add_flag("--json", a.json, "print JSON");
-  c.verify = app.add_subcommand("verify", "hash every object; quarantine corrupt ones");
+  c.verify = app.add_subcommand("verify", "hash every object and framework file; quarantine corrupt ones");
   c.verify->add_flag("--repair", a.repair, "also check the index, remove orphans and stale temp files");
   c.verify->add_flag("--json", a.json, "print JSON");
   c.clear = app.add_subcommand("clear", "delete every entry (counters are kept)");

@@ -286,7 +286,10 @@ nlohmann::json verify_json(const VerifyReport& r) {
   return {{"objects_checked", r.objects_checked}, {"corrupt", r.corrupt},
           {"missing", r.missing},                 {"entries_dropped", r.entries_dropped},
           {"orphans", r.orphans},                 {"orphans_removed", r.orphans_removed},
-          {"temp_files_removed", r.temp_files_removed}, {"index_rebuilt", r.index_rebuilt}};
+          {"temp_files_removed", r.temp_files_removed}, {"index_rebuilt", r.index_rebuilt},
+          {"framework_files_checked", r.framework_files_checked}, {"framework_corrupt", r.framework_corrupt},
+          {"framework_missing", r.framework_missing},
+          {"framework_entries_quarantined", r.framework_entries_quarantined}};
 }
 
 std::string verify_text(const VerifyReport& r) {
@@ -297,6 +300,9 @@ std::string verify_text(const VerifyReport& r) {
   t.add("Entries dropped", num(r.entries_dropped));
   t.add("Orphan objects", num(r.orphans) + " (" + num(r.orphans_removed) + " removed)");
   t.add("Temp files removed", num(r.temp_files_removed));
+  t.add("Framework files checked", num(r.framework_files_checked));
+  t.add("Framework entries corrupt", num(r.framework_corrupt) + " (+" + num(r.framework_missing) + " with a file missing; " +
+                                         num(r.framework_entries_quarantined) + " quarantined)");
   if (r.index_rebuilt) t.add("Index", "damaged; rebuilt from the objects");
   return t.render();
 }

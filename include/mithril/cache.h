@@ -58,6 +58,11 @@ struct VerifyReport {
   std::uint64_t orphans_removed = 0;  // with repair
   std::uint64_t temp_files_removed = 0;
   bool index_rebuilt = false;         // with repair, when SQLite reported damage
+  // Framework files (torch's and Triton's caches in the root), every one hashed:
+  std::uint64_t framework_files_checked = 0;
+  std::uint64_t framework_corrupt = 0;              // entries with a file that differs from its record
+  std::uint64_t framework_missing = 0;              // entries with a recorded file gone
+  std::uint64_t framework_entries_quarantined = 0;  // moved aside: the framework recompiles them
 };
 
 // What a framework check or sync did (see Cache::check_frameworks).

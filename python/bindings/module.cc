@@ -352,6 +352,10 @@ PYBIND11_MODULE(_core, m) {
         d["orphans"] = v.orphans;
         d["orphans_removed"] = v.orphans_removed;
         d["index_rebuilt"] = v.index_rebuilt;
+        d["framework_files_checked"] = v.framework_files_checked;
+        d["framework_corrupt"] = v.framework_corrupt;
+        d["framework_missing"] = v.framework_missing;
+        d["framework_entries_quarantined"] = v.framework_entries_quarantined;
         return d;
       }, py::arg("repair") = false)
       .def("stats", [](Cache& c) {

@@ -320,8 +320,10 @@ struct Suspect {
 
 // Check pass 1: every recorded file of the partition has its size and mtime,
 // else the same digest. Only reads. Adds the recorded paths to `known`.
+// With `full`, every file is hashed (verify), not only changed ones.
 Result<void> check_recorded_files(Cache::Impl& impl, const std::string& prefix, BadEntries* bad,
-                                  std::unordered_set<std::string>* known, FrameworkReport* report) {
+                                  std::unordered_set<std::string>* known, FrameworkReport* report,
+                                  bool full = false) {
   MITHRIL_ASSIGN(const auto recorded, impl.index->fw_files());
   known->reserve(recorded.size());
   std::string abs = impl.config.root + "/";
@@ -336,7 +338,7 @@ Result<void> check_recorded_files(Cache::Impl& impl, const std::string& prefix, 
       bad->emplace(f.entry, false);
       continue;
     }
-    if (st->size == f.size && st->mtime_ns == f.mtime_ns) continue;
+    if (!full && st->size == f.size && st->mtime_ns == f.mtime_ns) continue;
     auto d = detail::hash_file(impl.env, abs);
     ++report->files_hashed;
     if (!d || *d != f.digest) (*bad)[f.entry] = true;
@@ -426,6 +428,19 @@ Result<FrameworkReport> Cache::check_frameworks(const DeviceClass& partition) {
   MITHRIL_TRY(impl.in_write_txn([&] { return quarantine_found_txn(impl, bad, suspects, &report); }));
   MITHRIL_TRY(impl.flush_locked());
   return report;
+}
+
+Result<void> verify_framework_files_locked(Cache::Impl& impl, VerifyReport* report) {
+  FrameworkReport fw;
+  BadEntries bad;
+  std::unordered_set<std::string> known;
+  MITHRIL_TRY(check_recorded_files(impl, std::string(kFwPrefix), &bad, &known, &fw, /*full=*/true));
+  report->framework_files_checked += known.size();
+  for (const auto& [entry, corrupt] : bad) ++(corrupt ? report->framework_corrupt : report->framework_missing);
+  if (bad.empty()) return {};
+  MITHRIL_TRY(impl.in_write_txn([&] { return quarantine_found_txn(impl, bad, {}, &fw); }));
+  report->framework_entries_quarantined += fw.quarantined_entries;
+  return {};
 }
 
 Result<FrameworkReport> Cache::sync_frameworks(const DeviceClass& partition, const FrameworkActivity& activity) {

@@ -93,5 +93,11 @@ Result<std::uint64_t> evict_oldest_fw_txn(Cache::Impl& impl, const FwEntryRecord
 // sync recorded them again) and forgets them; an entry whose lock torch
 // holds is left for the next purge. TXN.
 Result<void> purge_fw_doomed_txn(Cache::Impl& impl);
+// `mithril verify` over framework files: hashes every recorded file of every
+// partition (whatever its size and mtime say) and quarantines the entries
+// whose files are missing or differ, like the check before a run. Adds to
+// the framework_* fields of `report`. LOCKED (takes the write lock itself
+// only when something is wrong).
+Result<void> verify_framework_files_locked(Cache::Impl& impl, VerifyReport* report);
 
 }  // namespace mithril

@@ -29,6 +29,14 @@ Result<VerifyReport> Cache::verify(bool repair) {
     bool bad = false;
     bool corrupt = false;
     if (!on_disk) {
+      // Another process may have evicted it since the list was read: missing
+      // only if the index still has it (read fresh, under the write lock).
+      MITHRIL_ASSIGN(const bool still_known, impl.in_write_txn([&]() -> Result<bool> {
+        MITHRIL_ASSIGN(const auto row, impl.index->find_object(o.digest));
+        MITHRIL_ASSIGN(const auto again, impl.store->stat(o.digest));
+        return row.has_value() && !again.has_value();
+      }));
+      if (!still_known) continue;
       ++report.missing;
       bad = true;
     } else {
@@ -63,6 +71,8 @@ Result<VerifyReport> Cache::verify(bool repair) {
     }
     return {};
   }));
+  // 3. Framework files: every recorded file hashed in full.
+  MITHRIL_TRY(verify_framework_files_locked(impl, &report));
   if (repair) {
     MITHRIL_ASSIGN(report.temp_files_removed,
                    impl.store->remove_stale_temp_files(impl.config.temp_max_age_s * 1'000'000'000LL));

@@ -1,5 +1,6 @@
 """System tests: the real `mithril` binary on a real file system."""
 import json
+import re
 import os
 import signal
 import subprocess
@@ -113,7 +114,7 @@ def test_verify_quarantines_bit_rot(mithril, tmp_path):
     obj.write_bytes(b"\0" * 1000)
     p = mithril.run("verify", check=False)
     assert p.returncode == 1
-    assert "Corrupt (quarantined): 1" in p.stdout.decode()
+    assert re.search(r"Corrupt \(quarantined\):\s+1\n", p.stdout.decode())
     assert "1 corrupt" in p.stderr.decode()
     assert mithril.run("verify").returncode == 0
     assert mithril.run("get", b3sum(good)).stdout == good.read_bytes()
@@ -473,3 +474,23 @@ def test_usage_errors_are_one_line_and_exit_2(mithril, args, message):
     assert err.count("\n") == 1 and err.startswith("mithril: error: "), err
     assert message in err, err
     assert p.stdout == b""
+
+
+def test_verify_checks_framework_files_and_quarantines_a_damaged_kernel(mithril, tmp_path):
+    """Issue 11 item 8: verify hashes every framework file, not only objects."""
+    torch_run(mithril, "fone", "ftwo")
+    v = json.loads(mithril.run("verify", "--json").stdout)
+    assert v["framework_files_checked"] == 2 and v["framework_corrupt"] == 0
+    entry = next(mithril.root.rglob("ftwo/entry"))
+    st = entry.stat()
+    data = bytearray(entry.read_bytes())
+    data[100] ^= 0xFF  # bit rot that keeps size and mtime: only a full hash sees it
+    entry.write_bytes(bytes(data))
+    os.utime(entry, ns=(st.st_atime_ns, st.st_mtime_ns))
+    p = mithril.run("verify", "--json", check=False)
+    assert p.returncode == 1 and "1 corrupt and 0 incomplete framework entries" in p.stderr.decode()
+    v = json.loads(p.stdout)
+    assert v["framework_corrupt"] == 1 and v["framework_entries_quarantined"] == 1
+    assert not entry.exists(), "moved aside: torch recompiles instead of loading it"
+    text = mithril.run("verify").stdout.decode()
+    assert "Framework files checked" in text
