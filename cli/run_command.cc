@@ -1,10 +1,12 @@
 #include "run_command.h"
 
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <thread>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -61,14 +63,40 @@ std::optional<SyncReport> sync_remote(Cache& cache, const CacheConfig& config, c
   return *r;
 }
 
+// After the command exits, processes it started may still run: a compiler
+// orphaned by a killed job still writing a kernel. mithril is their
+// subreaper (set before the fork), so they are its children now; the run
+// ends when they have all exited, or after kDescendantWaitS (a daemon the
+// job left behind), with a warning. Recording earlier would record half a file.
+constexpr int kDescendantWaitS = 60;
+
+void wait_for_descendants() {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(kDescendantWaitS);
+  int status = 0;
+  for (;;) {
+    const pid_t done = waitpid(-1, &status, WNOHANG);
+    if (done < 0 && errno == EINTR) continue;
+    if (done < 0) return;  // ECHILD: none left
+    if (done > 0) continue;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      detail::print_to(stderr, "mithril: warning: processes the command started still run after %d s; "
+                               "recording the cache without waiting for them\n", kDescendantWaitS);
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
 // Runs argv as a child process with the current environment; forwards
-// SIGINT/SIGTERM/SIGHUP to it. Returns its exit code (128+signal if killed).
+// SIGINT/SIGTERM/SIGHUP to it. Returns its exit code (128+signal if killed)
+// once every process it started has exited (see wait_for_descendants).
 int spawn_and_wait(const std::vector<std::string>& command) {
   std::vector<char*> argv;
   argv.reserve(command.size() + 1);
   for (const auto& a : command) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   (void)std::fflush(nullptr);  // the child must not inherit our unwritten output
+  (void)prctl(PR_SET_CHILD_SUBREAPER, 1);  // orphaned descendants become ours to wait for
   const pid_t pid = fork();
   if (pid < 0) {
     detail::print_to(stderr, "mithril: error: fork failed\n");
@@ -91,6 +119,7 @@ int spawn_and_wait(const std::vector<std::string>& command) {
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   g_child = 0;
+  wait_for_descendants();
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
   return 1;

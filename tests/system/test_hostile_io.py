@@ -221,3 +221,24 @@ def test_hostile_idle_and_trickling_clients_do_not_starve_scrapes(mithril, tmp_p
             c.close()
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=20) == 0
+
+
+def test_run_waits_for_a_compiler_the_killed_job_left_writing(mithril, tmp_path):
+    """Issue 11 item 8: the job exits (as if killed) while a process it
+    started still writes a kernel file; the run records the file only when
+    that process has finished, so the next run finds it valid, not a
+    'digest mismatch' to quarantine."""
+    import sys
+    orphan = ("import os, sys, time; p = sys.argv[1]; os.makedirs(os.path.dirname(p), exist_ok=True); "
+              "f = open(p, 'wb'); f.write(b'a' * 5000); f.flush(); time.sleep(1.5); f.write(b'b' * 5000); f.close()")
+    job = ("import os, subprocess, sys; d = os.environ['TORCHINDUCTOR_CACHE_DIR']; "
+           "subprocess.Popen([sys.executable, '-c', sys.argv[1], os.path.join(d, 'fxgraph', 'ab', 'fabc', 'entry')], "
+           "start_new_session=True); os._exit(137)")
+    p = mithril.run("run", "--", sys.executable, "-c", job, orphan, check=False, timeout=120)
+    assert p.returncode == 137, "the job's own exit code"
+    entry = next(mithril.root.rglob("fabc/entry"))
+    assert entry.stat().st_size == 10_000
+    mithril.run("run", "--", "true")
+    s = mithril.stats()
+    assert s["framework_entries"] == 1 and s["counters"]["corruptions"] == 0 and s["quarantined_files"] == 0
+    assert entry.read_bytes() == b"a" * 5000 + b"b" * 5000
