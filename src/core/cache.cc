@@ -6,6 +6,7 @@
 #include <mithril/log.h>
 
 #include "core/cache_impl.h"
+#include "core/space_reserve.h"
 #include "core/manifest.h"
 
 namespace mithril {
@@ -417,6 +418,7 @@ Result<bool> Cache::remove(const Digest& key) {
     m_impl->pending_touches.erase(key);
     return removed;
   });
+  if (r && *r) restore_space_reserve(m_impl->env, m_impl->config.root);  // space came back (purged after commit)
   return counted(*m_impl, std::move(r));
 }
 
@@ -424,6 +426,7 @@ Result<GcReport> Cache::gc(std::optional<std::uint64_t> max_size) {
   std::lock_guard lock(m_impl->mu);
   auto r = counted(*m_impl, m_impl->gc_locked(max_size.value_or(m_impl->config.max_size)));
   if (r) MITHRIL_TRY(m_impl->record_history_locked("gc"));
+  if (r && r->evicted_bytes > 0) restore_space_reserve(m_impl->env, m_impl->config.root);
   return r;
 }
 
@@ -489,13 +492,15 @@ Result<void> Cache::clear() {
     files.push_back(o.digest);
     return true;
   }));
-  return m_impl->in_write_txn([&]() -> Result<void> {
+  MITHRIL_TRY(m_impl->in_write_txn([&]() -> Result<void> {
     for (const auto& d : files) {
       MITHRIL_ASSIGN(const auto row, m_impl->index->find_object(d));
       if (!row) (void)m_impl->store->remove(d);
     }
     return {};
-  });
+  }));
+  restore_space_reserve(m_impl->env, m_impl->config.root);
+  return {};
 }
 
 Result<void> Cache::flush() {

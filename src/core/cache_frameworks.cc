@@ -341,7 +341,14 @@ Result<void> check_recorded_files(Cache::Impl& impl, const std::string& prefix, 
     if (!full && st->size == f.size && st->mtime_ns == f.mtime_ns) continue;
     auto d = detail::hash_file(impl.env, abs);
     ++report->files_hashed;
-    if (!d || *d != f.digest) (*bad)[f.entry] = true;
+    if (!d && d.error().sys_errno == ENOENT) {
+      bad->emplace(f.entry, false);  // gone since the stat
+      continue;
+    }
+    // A read error says nothing about the bytes: fail the check, never
+    // quarantine a file that may be fine.
+    if (!d) return std::unexpected(d.error());
+    if (*d != f.digest) (*bad)[f.entry] = true;
   }
   return {};
 }

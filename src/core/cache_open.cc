@@ -6,6 +6,7 @@
 #include "cas/object_io.h"
 #include "core/cache_impl.h"
 #include "core/manifest.h"
+#include "core/space_reserve.h"
 #include "util/format.h"
 
 namespace mithril {
@@ -33,10 +34,24 @@ Result<void> Cache::Impl::open_locked() {
   so.compression_level = config.compression_level;
   so.verify_on_read = config.verify_on_read;
   so.max_object_size = config.max_size;
-  MITHRIL_ASSIGN(store, ContentStore::open(config.root + "/objects", so, env));
-  last_flush_ns = env.now_ns();
-  MITHRIL_TRY(open_index_locked(false));
-  return purge_doomed_locked();  // finish deletions a killed process left half done
+  MITHRIL_ASSIGN(const auto had_index, env.stat(config.root + "/index.db"));
+  const auto open_rest = [&]() -> Result<void> {
+    MITHRIL_ASSIGN(store, ContentStore::open(config.root + "/objects", so, env));
+    last_flush_ns = env.now_ns();
+    MITHRIL_TRY(open_index_locked(false));
+    return purge_doomed_locked();  // finish deletions a killed process left half done
+  };
+  auto opened = open_rest();
+  const bool space_error = !opened && (opened.error().code == ErrorCode::kNoSpace ||
+                                       opened.error().code == ErrorCode::kIoError);
+  if (space_error && release_space_reserve(env, config.root)) {
+    // A full disk: the reserve's room lets the index open, so gc/rm/clear can free space.
+    MITHRIL_LOG(LogLevel::kWarn, "space_reserve_released", {{"root", config.root}, {"error", opened.error().message}});
+    opened = open_rest();
+  }
+  MITHRIL_TRY(opened);
+  if (!had_index) restore_space_reserve(env, config.root);  // a new root gets its reserve
+  return {};
 }
 
 Result<void> Cache::Impl::open_index_locked(bool discard_existing) {
