@@ -12,6 +12,8 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(abspath $(VENV))/bin/python
 export PYTHON VENV
+# The venv first: its `python3` and the `mithril` command `pip install .` puts there.
+export PATH := $(abspath $(VENV))/bin:$(PATH)
 # The suites leave their figures here for `make hardening-report`.
 export MITHRIL_REPORT_DIR := $(CURDIR)/$(BUILD)/hardening
 GENERATOR := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
