@@ -67,6 +67,9 @@ Result<Manifest> parse_bundle_manifest(const std::string& text) {
         return bad("lists " + path + " twice");
       }
     }
+    std::set<std::string> paths;
+    for (const auto& [path, file] : m.files) paths.insert(path);
+    if (auto both = conflicting_path(paths)) return bad("lists " + *both + " both as a file and as a directory");
     return m;
   } catch (const nlohmann::json::exception& e) {
     return bad(std::string("is malformed: ") + e.what());
@@ -135,6 +138,48 @@ Result<void> validate_members(archive* a, const Manifest& m, std::uint64_t budge
   return {};
 }
 
+// Extracts the current member of `a` into a temp file beside `final_path`
+// (its directories created through `staged`, so a refused bundle removes
+// them again), verifying size and digest. nullopt when a regular file is
+// already there (kept). A symlink on the way or in the file's place refuses
+// the bundle. Returns the bytes written.
+Result<std::optional<std::uint64_t>> stage_member(Env& env, archive* a, const std::string& root,
+                                                  const std::string& final_path, const ManifestFile& want,
+                                                  detail::StagedFiles& staged) {
+  const auto existing = lstat_beneath(env, root, final_path);
+  if (!existing || (*existing && !(*existing)->is_regular())) {
+    return fail(ErrorCode::kInvalidArgument, "refusing bundle: " + final_path + " would be written through or over "
+                                             "a symlink, directory or other non-file");
+  }
+  if (*existing) return std::optional<std::uint64_t>{};
+  MITHRIL_TRY(staged.make_parents(root, final_path));
+  const std::string tmp = detail::staging_path(final_path, ".mithril-unpack." + std::to_string(::getpid()));
+  MITHRIL_ASSIGN(const int fd, env.open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0600));
+  staged.add(tmp, final_path);
+  Hasher hasher;
+  std::uint64_t got = 0;
+  Result<void> ok;
+  std::string buf(1 << 16, '\0');
+  for (;;) {
+    const la_ssize_t n = archive_read_data(a, buf.data(), buf.size());
+    if (n < 0) {
+      ok = std::unexpected(archive_error(a, "bundle"));
+      break;
+    }
+    if (n == 0) break;
+    hasher.update(std::string_view(buf.data(), static_cast<std::size_t>(n)));
+    got += static_cast<std::uint64_t>(n);
+    ok = write_all(env, fd, buf.data(), static_cast<std::size_t>(n));
+    if (!ok) break;
+  }
+  (void)env.close(fd);
+  if (ok && (got != want.size || hasher.finalize() != want.digest)) {
+    ok = fail(ErrorCode::kCorruption, "refusing bundle: " + final_path + " does not match its manifest digest");
+  }
+  if (!ok) return std::unexpected(ok.error());
+  return std::optional<std::uint64_t>(got);
+}
+
 }  // namespace
 
 Result<BundleReport> Cache::pack_frameworks(const DeviceClass& partition, const std::string& path) {
@@ -158,17 +203,18 @@ Result<BundleReport> Cache::pack_frameworks(const DeviceClass& partition, const 
   }
   const std::string text = manifest.dump();
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  // Created 0600 whatever the umask, never through a symlink at the temp name.
+  MITHRIL_ASSIGN(const int fd, impl.env.open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0600));
   ArchivePtr a(archive_write_new(), archive_write_free);
   archive_write_set_format_pax_restricted(a.get());
   archive_write_add_filter_zstd(a.get());
-  if (archive_write_open_filename(a.get(), tmp.c_str()) != ARCHIVE_OK) {
-    return std::unexpected(archive_error(a.get(), "cannot write " + tmp));
-  }
   const auto fail_cleanup = [&](Error e) -> Result<BundleReport> {
     a.reset();
+    (void)impl.env.close(fd);
     (void)impl.env.unlink(tmp);
     return std::unexpected(std::move(e));
   };
+  if (archive_write_open_fd(a.get(), fd) != ARCHIVE_OK) return fail_cleanup(archive_error(a.get(), "cannot write " + tmp));
   const auto add = [&](const std::string& name, const std::string& data) -> bool {
     std::unique_ptr<archive_entry, void (*)(archive_entry*)> e(archive_entry_new(), archive_entry_free);
     archive_entry_set_pathname(e.get(), name.c_str());
@@ -180,11 +226,12 @@ Result<BundleReport> Cache::pack_frameworks(const DeviceClass& partition, const 
   };
   if (!add(kManifestName, text)) return fail_cleanup(archive_error(a.get(), "bundle"));
   for (const FwFile* f : files) {
-    MITHRIL_ASSIGN(const auto data, read_file(impl.env, impl.config.root + "/" + f->path));
-    if (!data || data->size() != f->size || blake3(*data) != f->digest) {
+    auto data = read_regular_file(impl.env, impl.config.root + "/" + f->path);  // never through a symlink
+    if (!data && data.error().code != ErrorCode::kCorruption) return fail_cleanup(data.error());
+    if (!data || !*data || (*data)->size() != f->size || blake3(**data) != f->digest) {
       return fail_cleanup(Error{ErrorCode::kBusy, f->path + " changed while packing; run again", 0});
     }
-    if (!add(std::string(kFilesPrefix) + f->path.substr(base.size()), *data)) {
+    if (!add(std::string(kFilesPrefix) + f->path.substr(base.size()), **data)) {
       return fail_cleanup(archive_error(a.get(), "bundle"));
     }
     ++report.files;
@@ -192,6 +239,10 @@ Result<BundleReport> Cache::pack_frameworks(const DeviceClass& partition, const 
   }
   if (archive_write_close(a.get()) != ARCHIVE_OK) return fail_cleanup(archive_error(a.get(), "bundle"));
   a.reset();
+  if (auto closed = impl.env.close(fd); !closed) {
+    (void)impl.env.unlink(tmp);
+    return std::unexpected(closed.error());
+  }
   if (auto r = impl.env.rename(tmp, path); !r) {
     (void)impl.env.unlink(tmp);
     return std::unexpected(r.error());
@@ -221,7 +272,6 @@ Result<BundleReport> Cache::unpack_frameworks(const std::string& path) {
   if (!a) return std::unexpected(err);
   archive_entry* e = nullptr;
   archive_read_next_header(a.get(), &e);  // the manifest, already read
-  std::string buf(1 << 16, '\0');
   while (archive_read_next_header(a.get(), &e) == ARCHIVE_OK) {
     if (archive_entry_filetype(e) != AE_IFREG) continue;  // directories (validated)
     // Re-checked: the file may have been swapped since the first pass.
@@ -231,40 +281,14 @@ Result<BundleReport> Cache::unpack_frameworks(const std::string& path) {
     if (it == manifest.files.end() || archive_entry_hardlink(e) != nullptr || archive_entry_symlink(e) != nullptr) {
       return fail(ErrorCode::kInvalidArgument, "refusing bundle: it changed while being read");
     }
-    const std::string& rel = it->first;
-    const ManifestFile& want = it->second;
-    const std::string final_path = detail::concat(dest, "/", rel);
-    MITHRIL_ASSIGN(const auto existing, env.stat(final_path));
-    if (existing) {
+    const std::string final_path = detail::concat(dest, "/", it->first);
+    MITHRIL_ASSIGN(const auto got, stage_member(env, a.get(), m_impl->config.root, final_path, it->second, staged));
+    if (!got) {
       ++report.skipped_existing;  // keep the local copy (it is checked before every run)
       continue;
     }
-    MITHRIL_TRY(make_dirs(env, final_path.substr(0, final_path.find_last_of('/'))));
-    const std::string tmp = final_path + ".mithril-unpack." + std::to_string(::getpid());
-    MITHRIL_ASSIGN(const int fd, env.open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600));
-    staged.add(tmp, final_path);
-    Hasher hasher;
-    std::uint64_t got = 0;
-    Result<void> ok;
-    for (;;) {
-      const la_ssize_t n = archive_read_data(a.get(), buf.data(), buf.size());
-      if (n < 0) {
-        ok = std::unexpected(archive_error(a.get(), "bundle"));
-        break;
-      }
-      if (n == 0) break;
-      hasher.update(std::string_view(buf.data(), static_cast<std::size_t>(n)));
-      got += static_cast<std::uint64_t>(n);
-      ok = write_all(env, fd, buf.data(), static_cast<std::size_t>(n));
-      if (!ok) break;
-    }
-    (void)env.close(fd);
-    if (ok && (got != want.size || hasher.finalize() != want.digest)) {
-      ok = fail(ErrorCode::kCorruption, "refusing bundle: " + rel + " does not match its manifest digest");
-    }
-    if (!ok) return std::unexpected(ok.error());
     ++report.files;
-    report.bytes += got;
+    report.bytes += *got;
   }
   MITHRIL_TRY(staged.publish());
   FrameworkActivity imported;
