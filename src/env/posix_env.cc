@@ -33,6 +33,16 @@ FileStat to_file_stat(const struct stat& st) {
 }
 
 class PosixEnv final : public Env {
+  // stat(2) (`follow`) or lstat(2); a missing path is nullopt.
+  static Result<std::optional<FileStat>> stat_of(const std::string& path, bool follow) {
+    struct stat st {};
+    if ((follow ? ::stat(path.c_str(), &st) : ::lstat(path.c_str(), &st)) != 0) {
+      if (errno == ENOENT || errno == ENOTDIR) return std::optional<FileStat>{};
+      return std::unexpected(error_from_errno(errno, (follow ? "stat " : "lstat ") + path));
+    }
+    return std::optional<FileStat>{to_file_stat(st)};
+  }
+
  public:
   Result<int> open(const std::string& path, int flags, unsigned mode) override {
     const int fd = retry_eintr([&] { return ::open(path.c_str(), flags | O_CLOEXEC, mode); });
@@ -90,22 +100,8 @@ class PosixEnv final : public Env {
     }
     return {};
   }
-  Result<std::optional<FileStat>> stat(const std::string& path) override {
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0) {
-      if (errno == ENOENT || errno == ENOTDIR) return std::optional<FileStat>{};
-      return std::unexpected(error_from_errno(errno, "stat " + path));
-    }
-    return std::optional<FileStat>{to_file_stat(st)};
-  }
-  Result<std::optional<FileStat>> lstat(const std::string& path) override {
-    struct stat st {};
-    if (::lstat(path.c_str(), &st) != 0) {
-      if (errno == ENOENT || errno == ENOTDIR) return std::optional<FileStat>{};
-      return std::unexpected(error_from_errno(errno, "lstat " + path));
-    }
-    return std::optional<FileStat>{to_file_stat(st)};
-  }
+  Result<std::optional<FileStat>> stat(const std::string& path) override { return stat_of(path, true); }
+  Result<std::optional<FileStat>> lstat(const std::string& path) override { return stat_of(path, false); }
   Result<std::vector<DirEntry>> list_dir(const std::string& path) override {
     std::vector<DirEntry> out;
     DIR* dir = ::opendir(path.c_str());
