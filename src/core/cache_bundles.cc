@@ -180,6 +180,35 @@ Result<std::optional<std::uint64_t>> stage_member(Env& env, archive* a, const st
   return std::optional<std::uint64_t>(got);
 }
 
+// The manifest of a bundle of `partition`: every recorded file under
+// fw/<partition>/ (collected into `files`, in order).
+std::string bundle_manifest(const std::string& partition, const std::vector<FwFile>& recorded,
+                            std::vector<const FwFile*>* files) {
+  const std::string base = "fw/" + partition + "/";
+  nlohmann::ordered_json manifest;
+  manifest["format"] = "mithril-bundle";
+  manifest["version"] = 1;
+  manifest["partition"] = partition;
+  manifest["files"] = nlohmann::ordered_json::array();
+  for (const auto& f : recorded) {
+    if (!f.path.starts_with(base)) continue;
+    files->push_back(&f);
+    manifest["files"].push_back({{"path", f.path.substr(base.size())}, {"size", f.size}, {"blake3", f.digest.to_hex()}});
+  }
+  return manifest.dump();
+}
+
+// Writes one regular member (mode 0600) holding `data`.
+bool add_member(archive* a, const std::string& name, const std::string& data) {
+  std::unique_ptr<archive_entry, void (*)(archive_entry*)> e(archive_entry_new(), archive_entry_free);
+  archive_entry_set_pathname(e.get(), name.c_str());
+  archive_entry_set_filetype(e.get(), AE_IFREG);
+  archive_entry_set_perm(e.get(), 0600);
+  archive_entry_set_size(e.get(), static_cast<la_int64_t>(data.size()));
+  return archive_write_header(a, e.get()) == ARCHIVE_OK &&
+         archive_write_data(a, data.data(), data.size()) == static_cast<la_ssize_t>(data.size());
+}
+
 }  // namespace
 
 Result<BundleReport> Cache::pack_frameworks(const DeviceClass& partition, const std::string& path) {
@@ -190,18 +219,8 @@ Result<BundleReport> Cache::pack_frameworks(const DeviceClass& partition, const 
   report.partition = partition.to_string();
   const std::string base = "fw/" + report.partition + "/";
   MITHRIL_ASSIGN(const auto recorded, impl.index->fw_files());
-  nlohmann::ordered_json manifest;
-  manifest["format"] = "mithril-bundle";
-  manifest["version"] = 1;
-  manifest["partition"] = report.partition;
-  manifest["files"] = nlohmann::ordered_json::array();
   std::vector<const FwFile*> files;
-  for (const auto& f : recorded) {
-    if (!f.path.starts_with(base)) continue;
-    files.push_back(&f);
-    manifest["files"].push_back({{"path", f.path.substr(base.size())}, {"size", f.size}, {"blake3", f.digest.to_hex()}});
-  }
-  const std::string text = manifest.dump();
+  const std::string text = bundle_manifest(report.partition, recorded, &files);
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   // Created 0600 whatever the umask, never through a symlink at the temp name.
   MITHRIL_ASSIGN(const int fd, impl.env.open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0600));
@@ -215,15 +234,7 @@ Result<BundleReport> Cache::pack_frameworks(const DeviceClass& partition, const 
     return std::unexpected(std::move(e));
   };
   if (archive_write_open_fd(a.get(), fd) != ARCHIVE_OK) return fail_cleanup(archive_error(a.get(), "cannot write " + tmp));
-  const auto add = [&](const std::string& name, const std::string& data) -> bool {
-    std::unique_ptr<archive_entry, void (*)(archive_entry*)> e(archive_entry_new(), archive_entry_free);
-    archive_entry_set_pathname(e.get(), name.c_str());
-    archive_entry_set_filetype(e.get(), AE_IFREG);
-    archive_entry_set_perm(e.get(), 0600);
-    archive_entry_set_size(e.get(), static_cast<la_int64_t>(data.size()));
-    return archive_write_header(a.get(), e.get()) == ARCHIVE_OK &&
-           archive_write_data(a.get(), data.data(), data.size()) == static_cast<la_ssize_t>(data.size());
-  };
+  const auto add = [&](const std::string& name, const std::string& data) { return add_member(a.get(), name, data); };
   if (!add(kManifestName, text)) return fail_cleanup(archive_error(a.get(), "bundle"));
   for (const FwFile* f : files) {
     auto data = read_regular_file(impl.env, impl.config.root + "/" + f->path);  // never through a symlink

@@ -122,7 +122,7 @@ Result<void> Cache::Impl::rebuild_txn() {
     const std::string path = store->path_of(o.digest, false);
     MITHRIL_ASSIGN(const auto head, detail::read_prefix(env, path, detail::kManifestPrefix.size()));
     if (!head || *head != detail::kManifestPrefix) continue;
-    MITHRIL_ASSIGN(const auto text, read_file(env, path));
+    MITHRIL_ASSIGN(const auto text, read_regular_file(env, path));
     if (!text || blake3(*text) != o.digest) continue;
     auto entry = detail::parse_manifest(*text);
     if (!entry) continue;
