@@ -309,7 +309,7 @@ Result<bool> ContentStore::remove(const Digest& digest) {
   bool any = false;
   for (const bool compressed : {false, true}) {
     MITHRIL_ASSIGN(const auto st, lstat_object(digest, compressed));
-    if (!st) continue;  // absent, or behind a symlinked shard: not ours to delete
+    if (!st || st->is_dir()) continue;  // absent, behind a symlinked shard, or a directory: not ours to delete
     MITHRIL_ASSIGN(const bool gone, m_env->unlink(path_of(digest, compressed)));
     any = any || gone;
   }
