@@ -227,7 +227,12 @@ int run_with_hooks(const CacheConfig& config_in, const std::vector<std::string>&
   CacheConfig config = config_in;
   config.root = absolute(config.root);
   const DeviceClass partition = detect_partition();
-  const std::vector<std::string> watched = point_frameworks_at_root(config, partition);
+  // A root someone else owns or can write is never handed to torch: the job
+  // runs without the cache (torch's own default directories).
+  const auto trusted = check_root_trusted(Env::posix(), config.root, config.allow_shared_root);
+  if (!trusted) warn(trusted.error().message + "; running without the cache");
+  const std::vector<std::string> watched =
+      trusted ? point_frameworks_at_root(config, partition) : std::vector<std::string>{};
   const bool managed = !watched.empty();
   const std::optional<SyncReport> pulled = managed ? prepare_root(config, partition, quiet) : std::nullopt;
   FrameworkActivity activity;  // without a watcher: changes unknown, full rescan
@@ -253,6 +258,10 @@ int run_with_hooks(const CacheConfig& config_in, const std::vector<std::string>&
 
 int print_env(const CacheConfig& config_in) {
   const std::string root = absolute(config_in.root);
+  if (auto trusted = check_root_trusted(Env::posix(), root, config_in.allow_shared_root); !trusted) {
+    detail::print_to(stderr, "mithril: error: %s\n", trusted.error().message.c_str());
+    return 1;
+  }
   for (const auto& dir : framework_dirs(root, detect_partition())) {
     if (auto made = make_dirs(Env::posix(), dir.path); !made) {
       detail::print_to(stderr, "mithril: error: %s\n", made.error().to_string().c_str());

@@ -114,10 +114,21 @@ struct FrameworkActivity {
   std::map<std::string, std::int64_t> written_at_ns;
 };
 
+// Whether the root may be trusted (docs/guarantees.md, trust boundaries):
+// the root directory (the path may be a symlink) and its managed directories
+// (objects/, objects/tmp/, quarantine/, fw/, fw/<partition>/ and the
+// framework directories in them) must be real directories (not symlinks)
+// owned by env.effective_uid() and not writable by group or others. With
+// `allow_shared` another owner and group write are accepted, others' write
+// never. Missing directories are fine (mithril creates them 0700).
+// Returns kInvalidArgument with one line naming the directory and the fix.
+Result<void> check_root_trusted(Env& env, const std::string& root, bool allow_shared);
+
 class Cache {
  public:
-  // Opens (creating if needed) the root `config.root`. Rebuilds the index by
-  // scanning the objects when it is missing or damaged.
+  // Opens (creating if needed) the root `config.root`; refuses a root that
+  // check_root_trusted rejects. Rebuilds the index by scanning the objects
+  // when it is missing or damaged or not ours (set aside, never modified).
   static Result<std::unique_ptr<Cache>> open(const CacheConfig& config, Env& env = Env::posix());
   ~Cache();  // flushes buffered access times and counters
   Cache(const Cache&) = delete;

@@ -36,6 +36,7 @@ struct CacheConfig {
   int compression_level = 1;             // 1..19
   bool fsync = false;                    // durable puts (fsync file, dir and index)
   bool verify_on_read = true;            // hash every object read
+  bool allow_shared_root = false;        // accept a root another user owns or its group may write
   std::int64_t temp_max_age_s = 3600;    // temp files older than this are debris
   // Remote tier (docs/remote.md): used by `mithril run`, push and pull.
   std::string remote;                       // URL, "" = none

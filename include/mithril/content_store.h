@@ -13,6 +13,13 @@
 // digest (unless disabled); a mismatch quarantines the object into
 // `quarantine_dir` and returns ErrorCode::kCorruption, never the bad bytes.
 //
+// Trust: only real directories and regular files are objects. A shard that
+// is a symlink (dir/ab -> elsewhere) is never descended into, read, renamed
+// or deleted through: its objects count as absent. A symlink, FIFO or device
+// in an object's place is never followed or waited on: reads and verify
+// quarantine it (the link itself is moved). Temp cleanup deletes only regular
+// files in a real dir/tmp.
+//
 // Thread and process safety: any number of threads and processes may use
 // stores on the same directory at once. Two writers of the same content both
 // succeed; one wins the rename, the content is identical. Removing an object
@@ -123,7 +130,16 @@ class ContentStore {
  private:
   ContentStore(std::string dir, StoreOptions options, Env& env)
       : m_dir(std::move(dir)), m_options(options), m_env(&env) {}
+  struct Opened {
+    int fd = -1;               // -1: absent (or not_regular)
+    bool compressed = false;
+    bool not_regular = false;  // a symlink, FIFO or device sits in its place
+  };
   Result<int> open_temp(std::string* path);
+  Result<Opened> open_object(const Digest& digest);
+  Result<void> refuse_not_regular(const Digest& digest);
+  // lstat of one form of the object; nullopt when absent or its shard is a symlink.
+  Result<std::optional<FileStat>> lstat_object(const Digest& digest, bool compressed);
   Result<StagedObject> stage_stream(int in_fd, std::string_view data, bool compress,
                                     std::optional<std::uint64_t> size);
 

@@ -10,6 +10,8 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -61,5 +63,9 @@ struct Entry {
 
 // Checks the relative-path rules of EntryFile::name.
 Result<void> validate_entry_path(const std::string& name);
+// Among the relative paths of one import, the first that is also a directory
+// on the way to another ("a" with "a/b"), which no file system can hold both
+// of; nullopt when they can coexist.
+std::optional<std::string> conflicting_path(const std::set<std::string>& paths);
 
 }  // namespace mithril

@@ -24,13 +24,16 @@ struct FileStat {
   std::uint64_t size = 0;
   std::int64_t mtime_ns = 0;
   std::uint32_t mode = 0;  // st_mode, including the file-type bits
+  std::uint32_t uid = 0;   // st_uid, the owner
   bool is_dir() const;
   bool is_regular() const;
+  bool is_symlink() const;
 };
 
 struct DirEntry {
   std::string name;  // never "." or ".."
-  bool is_dir = false;
+  bool is_dir = false;      // a real directory, never a symlink to one
+  bool is_symlink = false;  // a symbolic link (whatever it points to)
 };
 
 // An I/O the index database (SQLite) is about to do on one of its files.
@@ -60,7 +63,10 @@ class Env {
   virtual Result<void> rmdir(const std::string& path) = 0;
   // stat(2), following symlinks. A missing path returns nullopt.
   virtual Result<std::optional<FileStat>> stat(const std::string& path) = 0;
+  // lstat(2): like stat, but a symlink is described itself, never followed.
+  virtual Result<std::optional<FileStat>> lstat(const std::string& path) = 0;
   // The names in a directory (unsorted). A missing directory returns {}.
+  // `is_dir` and `is_symlink` never follow a symlink.
   virtual Result<std::vector<DirEntry>> list_dir(const std::string& path) = 0;
   // Takes an exclusive flock(2) on `path` (created 0600 if missing) without
   // waiting. Returns the descriptor holding the lock (close() releases it),
@@ -68,6 +74,8 @@ class Env {
   virtual Result<int> try_lock_file(const std::string& path) = 0;
   // Nanoseconds since the Unix epoch (wall clock, for access times).
   virtual std::int64_t now_ns() = 0;
+  // geteuid(2): the user whose files a root must be (see check_root_trusted).
+  virtual std::uint32_t effective_uid();
   // Called before each I/O SQLite does on the index database's files (the
   // database and its WAL: SQLite does its own I/O, this is how an Env reaches
   // it), with the file's path ("" for SQLite's temporary files). An error
@@ -94,6 +102,19 @@ Result<void> make_dirs(Env& env, const std::string& path, unsigned mode = 0700);
 Result<void> make_dirs_durable(Env& env, const std::string& path, unsigned mode = 0700);
 // fsyncs the directory `dir` (its entries become durable).
 Result<void> fsync_dir(Env& env, const std::string& dir);
+// Opens `path` for reading only if it is a regular file: a symlink is not
+// followed (O_NOFOLLOW) and a FIFO or device is not waited on (O_NONBLOCK),
+// both are kCorruption ("not a regular file"). nullopt when it does not
+// exist. The caller owns the descriptor.
+Result<std::optional<int>> open_regular(Env& env, const std::string& path);
+// Reads the whole regular file at `path` (open_regular, then to its end).
+// nullopt when it does not exist.
+Result<std::optional<std::string>> read_regular_file(Env& env, const std::string& path);
+// lstat of `path`, which must lie under directory `base`, after checking that
+// every directory between them is a real directory (lstat, not a symlink):
+// nothing reached through it can lie outside `base`. nullopt when a component
+// is missing; kCorruption when one is a symlink or not a directory.
+Result<std::optional<FileStat>> lstat_beneath(Env& env, const std::string& base, const std::string& path);
 // Writes `data` to `path` atomically: a temp file in the same directory, then
 // rename. With `sync`, fsyncs the file before the rename.
 Result<void> write_file_atomic(Env& env, const std::string& path, const std::string& data,

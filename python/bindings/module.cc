@@ -207,6 +207,7 @@ PYBIND11_MODULE(_core, m) {
       .def_readwrite("compression_level", &CacheConfig::compression_level)
       .def_readwrite("fsync", &CacheConfig::fsync)
       .def_readwrite("verify_on_read", &CacheConfig::verify_on_read)
+      .def_readwrite("allow_shared_root", &CacheConfig::allow_shared_root)
       .def_readwrite("temp_max_age_s", &CacheConfig::temp_max_age_s)
       .def_readwrite("remote", &CacheConfig::remote)
       .def("sources", [](const CacheConfig& c) {

@@ -155,6 +155,7 @@ def init(root=None, max_size: Union[int, str, None] = None, explain: bool = Fals
     config = load_config(root, max_size, **settings)
     config.root = os.path.abspath(config.root)
     partition = DeviceClass.detect()
+    cache = Cache.open(config)  # first: a root mithril refuses (another owner, loose modes) is never handed to torch
     managed = {}
     for var, path in _core.framework_dirs(config.root, partition).items():
         current = os.environ.get(var)
@@ -167,7 +168,7 @@ def init(root=None, max_size: Union[int, str, None] = None, explain: bool = Fals
     if explain or os.environ.get("MITHRIL_EXPLAIN") == "1":
         from . import explain as _explain
         _explain.install(config.root)  # for `mithril explain --torch`
-    _manager = CacheManager(Cache.open(config), partition, managed)
+    _manager = CacheManager(cache, partition, managed)
     return _manager
 
 

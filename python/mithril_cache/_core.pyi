@@ -9,6 +9,7 @@ class CacheConfig:
     compression_level: int
     fsync: bool
     verify_on_read: bool
+    allow_shared_root: bool
     temp_max_age_s: int
     remote: str
     def __init__(self) -> None: ...

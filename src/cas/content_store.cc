@@ -88,6 +88,10 @@ Result<std::unique_ptr<ContentStore>> ContentStore::open(std::string dir, StoreO
   }
   while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
   MITHRIL_TRY(options.fsync ? make_dirs_durable(env, dir + "/tmp") : make_dirs(env, dir + "/tmp"));
+  for (const std::string& d : {dir, dir + "/tmp"}) {
+    MITHRIL_ASSIGN(const auto st, env.lstat(d));
+    if (!st || !st->is_dir()) return fail(ErrorCode::kInvalidArgument, d + " is a symlink or not a directory");
+  }
   return std::unique_ptr<ContentStore>(new ContentStore(std::move(dir), options, env));
 }
 
@@ -161,6 +165,7 @@ Result<ObjectInfo> ContentStore::publish(StagedObject&& staged) {
     return info;  // `obj` unlinks its temp file
   }
   const std::string final_path = path_of(info.digest, info.compressed);
+  MITHRIL_TRY(lstat_beneath(*m_env, m_dir, final_path));  // never renamed through a symlinked shard
   auto renamed = m_env->rename(obj.m_temp_path, final_path);
   if (!renamed && renamed.error().sys_errno == ENOENT) {
     // Shard directories are created on first use.
@@ -184,9 +189,15 @@ Result<ObjectInfo> ContentStore::put_file(const std::string& path) {
   return publish(std::move(staged));
 }
 
+Result<std::optional<FileStat>> ContentStore::lstat_object(const Digest& digest, bool compressed) {
+  auto st = lstat_beneath(*m_env, m_dir, path_of(digest, compressed));
+  if (!st && st.error().code == ErrorCode::kCorruption) return std::optional<FileStat>{};  // a symlinked shard
+  return st;
+}
+
 Result<std::optional<ObjectInfo>> ContentStore::stat(const Digest& digest) {
   for (const bool compressed : {false, true}) {
-    MITHRIL_ASSIGN(const auto st, m_env->stat(path_of(digest, compressed)));
+    MITHRIL_ASSIGN(const auto st, lstat_object(digest, compressed));
     if (st) {
       ObjectInfo info;
       info.digest = digest;
@@ -200,37 +211,46 @@ Result<std::optional<ObjectInfo>> ContentStore::stat(const Digest& digest) {
   return std::optional<ObjectInfo>{};
 }
 
-namespace {
-
-// Opens the object in whichever form exists. Returns {-1, false} when absent.
-Result<std::pair<int, bool>> open_object(Env& env, const ContentStore& store, const Digest& digest) {
+// Opens the object in whichever form exists, only from a real shard
+// directory and only a regular file (never following a symlink, never
+// waiting on a FIFO). fd -1: absent, or `not_regular` when something else
+// sits in its place.
+Result<ContentStore::Opened> ContentStore::open_object(const Digest& digest) {
   for (const bool compressed : {false, true}) {
-    auto fd = env.open(store.path_of(digest, compressed), O_RDONLY, 0);
-    if (fd) return std::make_pair(*fd, compressed);
-    if (fd.error().sys_errno != ENOENT) return std::unexpected(fd.error());
+    MITHRIL_ASSIGN(const auto st, lstat_object(digest, compressed));
+    if (!st) continue;
+    auto fd = open_regular(*m_env, path_of(digest, compressed));
+    if (!fd && fd.error().code == ErrorCode::kCorruption) return Opened{-1, compressed, true};
+    if (!fd) return std::unexpected(fd.error());
+    if (*fd) return Opened{**fd, compressed, false};
   }
-  return std::make_pair(-1, false);
+  return Opened{};
 }
 
-}  // namespace
+// An object whose place holds a symlink, FIFO or device: quarantined.
+Result<void> ContentStore::refuse_not_regular(const Digest& digest) {
+  (void)quarantine(digest);
+  return fail(ErrorCode::kCorruption, "object " + digest.to_hex() + " is not a regular file; quarantined");
+}
 
 Result<std::optional<std::string>> ContentStore::get(const Digest& digest) {
-  MITHRIL_ASSIGN(const auto opened, open_object(*m_env, *this, digest));
-  if (opened.first < 0) return std::optional<std::string>{};
-  FdGuard guard(*m_env, opened.first);
+  MITHRIL_ASSIGN(const Opened opened, open_object(digest));
+  if (opened.not_regular) return std::unexpected(refuse_not_regular(digest).error());
+  if (opened.fd < 0) return std::optional<std::string>{};
+  FdGuard guard(*m_env, opened.fd);
   std::string out;
   Result<Digest> got = Digest();
-  if (!opened.second) {
+  if (!opened.compressed) {
     // Uncompressed: read straight into the result (one copy), then hash.
     // Hashed chunk by chunk right after each read, while the bytes are still
     // in the CPU cache, and without zero-filling the buffer first.
-    MITHRIL_ASSIGN(const FileStat st, m_env->fstat(opened.first));
+    MITHRIL_ASSIGN(const FileStat st, m_env->fstat(opened.fd));
     Hasher hasher;
     Result<void> io;
     out.resize_and_overwrite(st.size, [&](char* p, std::size_t size) {
       std::size_t done = 0;
       while (done < size) {
-        auto n = m_env->read(opened.first, p + done, std::min<std::size_t>(size - done, 1 << 20));
+        auto n = m_env->read(opened.fd, p + done, std::min<std::size_t>(size - done, 1 << 20));
         if (!n) {
           io = std::unexpected(n.error());
           break;
@@ -244,7 +264,7 @@ Result<std::optional<std::string>> ContentStore::get(const Digest& digest) {
     MITHRIL_TRY(io);
     got = hasher.finalize();
   } else {
-    got = detail::read_object(*m_env, opened.first, true, [&](std::string_view chunk) -> Result<void> {
+    got = detail::read_object(*m_env, opened.fd, true, [&](std::string_view chunk) -> Result<void> {
       out.append(chunk);
       return {};
     });
@@ -261,11 +281,12 @@ Result<std::optional<std::string>> ContentStore::get(const Digest& digest) {
 }
 
 Result<bool> ContentStore::get_to_file(const Digest& digest, const std::string& dest) {
-  MITHRIL_ASSIGN(const auto opened, open_object(*m_env, *this, digest));
-  if (opened.first < 0) return false;
-  FdGuard guard(*m_env, opened.first);
+  MITHRIL_ASSIGN(const Opened opened, open_object(digest));
+  if (opened.not_regular) return std::unexpected(refuse_not_regular(digest).error());
+  if (opened.fd < 0) return false;
+  FdGuard guard(*m_env, opened.fd);
   auto written = write_output_file(*m_env, dest, [&](int out_fd) -> Result<void> {
-    MITHRIL_ASSIGN(const Digest got, detail::read_object(*m_env, opened.first, opened.second, [&](std::string_view chunk) {
+    MITHRIL_ASSIGN(const Digest got, detail::read_object(*m_env, opened.fd, opened.compressed, [&](std::string_view chunk) {
       return write_all(*m_env, out_fd, chunk.data(), chunk.size());
     }));
     if (got != digest) return fail(ErrorCode::kCorruption, "digest mismatch");
@@ -280,16 +301,25 @@ Result<bool> ContentStore::get_to_file(const Digest& digest, const std::string& 
 }
 
 Result<bool> ContentStore::remove(const Digest& digest) {
-  MITHRIL_ASSIGN(const bool a, m_env->unlink(path_of(digest, false)));
-  MITHRIL_ASSIGN(const bool b, m_env->unlink(path_of(digest, true)));
-  return a || b;
+  bool any = false;
+  for (const bool compressed : {false, true}) {
+    MITHRIL_ASSIGN(const auto st, lstat_object(digest, compressed));
+    if (!st || st->is_dir()) continue;  // absent, behind a symlinked shard, or a directory: not ours to delete
+    MITHRIL_ASSIGN(const bool gone, m_env->unlink(path_of(digest, compressed)));
+    any = any || gone;
+  }
+  return any;
 }
 
 Result<bool> ContentStore::verify(const Digest& digest, bool quarantine_bad) {
-  MITHRIL_ASSIGN(const auto opened, open_object(*m_env, *this, digest));
-  if (opened.first < 0) return true;
-  FdGuard guard(*m_env, opened.first);
-  auto got = detail::read_object(*m_env, opened.first, opened.second,
+  MITHRIL_ASSIGN(const Opened opened, open_object(digest));
+  if (opened.not_regular) {
+    if (quarantine_bad) MITHRIL_TRY(quarantine(digest));
+    return false;
+  }
+  if (opened.fd < 0) return true;
+  FdGuard guard(*m_env, opened.fd);
+  auto got = detail::read_object(*m_env, opened.fd, opened.compressed,
                                  [](std::string_view) -> Result<void> { return {}; });
   (void)guard.close();
   if (got && *got == digest) return true;
@@ -302,6 +332,8 @@ Result<void> ContentStore::quarantine(const Digest& digest) {
   const std::string qdir = quarantine_dir();
   MITHRIL_TRY(make_dirs(*m_env, qdir));
   for (const bool compressed : {false, true}) {
+    MITHRIL_ASSIGN(const auto st, lstat_object(digest, compressed));
+    if (!st) continue;  // absent, or behind a symlinked shard: never renamed through it
     const std::string from = path_of(digest, compressed);
     const std::string name = from.substr(from.find_last_of('/') + 1);
     auto r = m_env->rename(from, detail::concat(qdir, "/", name, ".", std::to_string(m_env->now_ns())));
@@ -329,8 +361,12 @@ Result<void> ContentStore::for_each(const std::function<bool(const ObjectInfo&)>
           if (on_stray) on_stray(full);
           continue;
         }
-        MITHRIL_ASSIGN(const auto st, m_env->stat(full));
+        MITHRIL_ASSIGN(const auto st, m_env->lstat(full));
         if (!st) continue;  // removed meanwhile
+        if (!st->is_regular()) {  // a symlink, FIFO or device: never read or listed as an object
+          if (on_stray) on_stray(full);
+          continue;
+        }
         ObjectInfo info;
         info.digest = parsed->first;
         info.compressed = parsed->second;
@@ -346,13 +382,15 @@ Result<void> ContentStore::for_each(const std::function<bool(const ObjectInfo&)>
 
 Result<std::size_t> ContentStore::remove_stale_temp_files(std::int64_t min_age_ns) {
   const std::string tmp_dir = m_dir + "/tmp";
+  MITHRIL_ASSIGN(const auto dir_st, m_env->lstat(tmp_dir));
+  if (!dir_st || !dir_st->is_dir()) return 0;  // a symlink: never listed or cleaned through
   MITHRIL_ASSIGN(const auto files, m_env->list_dir(tmp_dir));
   const std::int64_t now = m_env->now_ns();
   std::size_t removed = 0;
   for (const auto& f : files) {
     const std::string path = tmp_dir + "/" + f.name;
-    MITHRIL_ASSIGN(const auto st, m_env->stat(path));
-    if (!st || st->is_dir() || now - st->mtime_ns < min_age_ns) continue;
+    MITHRIL_ASSIGN(const auto st, m_env->lstat(path));
+    if (!st || !st->is_regular() || now - st->mtime_ns < min_age_ns) continue;  // only our own temp files
     MITHRIL_ASSIGN(const bool gone, m_env->unlink(path));
     removed += gone ? 1 : 0;
   }

@@ -125,11 +125,8 @@ Result<Digest> read_object(Env& env, int fd, bool compressed, const Sink& sink) 
 namespace mithril::detail {
 
 Result<std::optional<std::string>> read_prefix(Env& env, const std::string& path, std::size_t n) {
-  auto fd = env.open(path, O_RDONLY, 0);
-  if (!fd) {
-    if (fd.error().sys_errno == ENOENT) return std::optional<std::string>{};
-    return std::unexpected(fd.error());
-  }
+  MITHRIL_ASSIGN(const auto fd, open_regular(env, path));
+  if (!fd) return std::optional<std::string>{};
   std::string out(n, '\0');
   std::size_t got = 0;
   Result<void> status;
@@ -161,9 +158,10 @@ Result<std::optional<std::uint64_t>> zstd_content_size(Env& env, const std::stri
 namespace mithril::detail {
 
 Result<Digest> hash_file(Env& env, const std::string& path) {
-  MITHRIL_ASSIGN(const int fd, env.open(path, O_RDONLY, 0));
-  auto d = read_object(env, fd, false, [](std::string_view) -> Result<void> { return {}; });
-  (void)env.close(fd);
+  MITHRIL_ASSIGN(const auto fd, open_regular(env, path));
+  if (!fd) return std::unexpected(error_from_errno(ENOENT, "open " + path));
+  auto d = read_object(env, *fd, false, [](std::string_view) -> Result<void> { return {}; });
+  (void)env.close(*fd);
   return d;
 }
 

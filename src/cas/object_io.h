@@ -57,9 +57,10 @@ Result<Digest> read_object(Env& env, int fd, bool compressed, const Sink& sink);
 namespace mithril::detail {
 
 // The first `n` bytes of the file at `path` (fewer if it is shorter);
-// nullopt when it does not exist.
+// nullopt when it does not exist. Like hash_file, reads only a regular file:
+// a symlink, FIFO or device is kCorruption (see open_regular), never read.
 Result<std::optional<std::string>> read_prefix(Env& env, const std::string& path, std::size_t n);
-// BLAKE3 of the whole file at `path`.
+// BLAKE3 of the whole regular file at `path` (a missing one is an error).
 Result<Digest> hash_file(Env& env, const std::string& path);
 // Uncompressed size recorded in the zstd frame header of the file at `path`,
 // or nullopt when the header does not record it.

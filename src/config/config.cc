@@ -49,6 +49,15 @@ KeyDef int_key(const char* name, const char* env, const char* help, std::int64_t
           [=](const CacheConfig& c) { return std::to_string(c.*field); }};
 }
 
+KeyDef bool_key(const char* name, const char* env, const char* help, bool CacheConfig::*field) {
+  return {{name, env, help},
+          [=](CacheConfig& c, std::string_view v) -> Result<void> {
+            MITHRIL_ASSIGN(c.*field, parse_bool(name, v));
+            return {};
+          },
+          [=](const CacheConfig& c) { return std::string(c.*field ? "true" : "false"); }};
+}
+
 const std::vector<KeyDef>& key_table() {
   static const std::vector<KeyDef> table = {
       {{"root", "MITHRIL_ROOT", "cache root directory (not settable from the config file)"},
@@ -64,12 +73,8 @@ const std::vector<KeyDef>& key_table() {
          return {};
        },
        [](const CacheConfig& c) { return std::to_string(c.max_size); }},
-      {{"compression", "MITHRIL_COMPRESSION", "zstd-compress stored objects (true/false)"},
-       [](CacheConfig& c, std::string_view v) -> Result<void> {
-         MITHRIL_ASSIGN(c.compression, parse_bool("compression", v));
-         return {};
-       },
-       [](const CacheConfig& c) { return std::string(c.compression ? "true" : "false"); }},
+      bool_key("compression", "MITHRIL_COMPRESSION", "zstd-compress stored objects (true/false)",
+               &CacheConfig::compression),
       {{"compression_level", "MITHRIL_COMPRESSION_LEVEL", "zstd level 1..19"},
        [](CacheConfig& c, std::string_view v) -> Result<void> {
          MITHRIL_ASSIGN(const auto n, parse_int("compression_level", v, 1, 19));
@@ -77,18 +82,13 @@ const std::vector<KeyDef>& key_table() {
          return {};
        },
        [](const CacheConfig& c) { return std::to_string(c.compression_level); }},
-      {{"fsync", "MITHRIL_FSYNC", "fsync objects and the index before a put returns (true/false)"},
-       [](CacheConfig& c, std::string_view v) -> Result<void> {
-         MITHRIL_ASSIGN(c.fsync, parse_bool("fsync", v));
-         return {};
-       },
-       [](const CacheConfig& c) { return std::string(c.fsync ? "true" : "false"); }},
-      {{"verify_on_read", "MITHRIL_VERIFY_ON_READ", "hash every object read (true/false)"},
-       [](CacheConfig& c, std::string_view v) -> Result<void> {
-         MITHRIL_ASSIGN(c.verify_on_read, parse_bool("verify_on_read", v));
-         return {};
-       },
-       [](const CacheConfig& c) { return std::string(c.verify_on_read ? "true" : "false"); }},
+      bool_key("fsync", "MITHRIL_FSYNC", "fsync objects and the index before a put returns (true/false)",
+               &CacheConfig::fsync),
+      bool_key("verify_on_read", "MITHRIL_VERIFY_ON_READ", "hash every object read (true/false)",
+               &CacheConfig::verify_on_read),
+      bool_key("allow_shared_root", "MITHRIL_ALLOW_SHARED_ROOT",
+               "accept a root owned by another user or group-writable (a deliberately shared root)",
+               &CacheConfig::allow_shared_root),
       {{"temp_max_age_s", "MITHRIL_TEMP_MAX_AGE_S", "seconds after which a temp file counts as debris"},
        [](CacheConfig& c, std::string_view v) -> Result<void> {
          MITHRIL_ASSIGN(c.temp_max_age_s, parse_int("temp_max_age_s", v, 1, 1LL << 40));

@@ -22,6 +22,22 @@ Result<T> counted(Cache::Impl& impl, Result<T> r) {
   return r;
 }
 
+// Files (anything but a directory) under `dir`, recursively; symlinked
+// directories are counted as files, never entered.
+Result<std::uint64_t> count_files(Env& env, const std::string& dir) {
+  MITHRIL_ASSIGN(const auto children, env.list_dir(dir));
+  std::uint64_t n = 0;
+  for (const auto& c : children) {
+    if (!c.is_dir) {
+      ++n;
+      continue;
+    }
+    MITHRIL_ASSIGN(const std::uint64_t below, count_files(env, dir + "/" + c.name));
+    n += below;
+  }
+  return n;
+}
+
 }  // namespace
 
 // ---- Impl helpers ---------------------------------------------------------
@@ -559,8 +575,7 @@ Result<Stats> Cache::stats() {
     MITHRIL_ASSIGN(const auto st, m_impl->env.stat(m_impl->config.root + "/index.db" + ext));
     if (st) s.index_bytes += st->size;
   }
-  MITHRIL_ASSIGN(const auto q, m_impl->env.list_dir(m_impl->store->quarantine_dir()));
-  s.quarantined = q.size();
+  MITHRIL_ASSIGN(s.quarantined, count_files(m_impl->env, m_impl->store->quarantine_dir()));
   return s;
 }
 

@@ -35,39 +35,6 @@ Error archive_error(archive* a, const std::string& what) {
   return Error{ErrorCode::kIoError, what + ": " + (msg ? msg : "archive error"), 0};
 }
 
-// Writes the bundle (manifest first, then every file, each checked against
-// its record) to `fd` (write_output_file decides what `fd` is).
-Result<void> write_bundle(Env& env, const std::string& root, int fd, const std::string& manifest,
-                          const std::vector<const FwFile*>& files, const std::string& base, BundleReport& report) {
-  ArchivePtr a(archive_write_new(), archive_write_free);
-  archive_write_set_format_pax_restricted(a.get());
-  archive_write_add_filter_zstd(a.get());
-  if (archive_write_open_fd(a.get(), fd) != ARCHIVE_OK) return std::unexpected(archive_error(a.get(), "bundle"));
-  const auto add = [&](const std::string& name, const std::string& data) -> bool {
-    std::unique_ptr<archive_entry, void (*)(archive_entry*)> e(archive_entry_new(), archive_entry_free);
-    archive_entry_set_pathname(e.get(), name.c_str());
-    archive_entry_set_filetype(e.get(), AE_IFREG);
-    archive_entry_set_perm(e.get(), 0600);
-    archive_entry_set_size(e.get(), static_cast<la_int64_t>(data.size()));
-    return archive_write_header(a.get(), e.get()) == ARCHIVE_OK &&
-           archive_write_data(a.get(), data.data(), data.size()) == static_cast<la_ssize_t>(data.size());
-  };
-  if (!add(kManifestName, manifest)) return std::unexpected(archive_error(a.get(), "bundle"));
-  for (const FwFile* f : files) {
-    MITHRIL_ASSIGN(const auto data, read_file(env, root + "/" + f->path));
-    if (!data || data->size() != f->size || blake3(*data) != f->digest) {
-      return fail(ErrorCode::kBusy, f->path + " changed while packing; run again");
-    }
-    if (!add(std::string(kFilesPrefix) + f->path.substr(base.size()), *data)) {
-      return std::unexpected(archive_error(a.get(), "bundle"));
-    }
-    ++report.files;
-    report.bytes += f->size;
-  }
-  if (archive_write_close(a.get()) != ARCHIVE_OK) return std::unexpected(archive_error(a.get(), "bundle"));
-  return {};
-}
-
 struct ManifestFile {
   std::uint64_t size = 0;
   Digest digest;
@@ -101,6 +68,9 @@ Result<Manifest> parse_bundle_manifest(const std::string& text) {
         return bad("lists " + path + " twice");
       }
     }
+    std::set<std::string> paths;
+    for (const auto& [path, file] : m.files) paths.insert(path);
+    if (auto both = conflicting_path(paths)) return bad("lists " + *both + " both as a file and as a directory");
     return m;
   } catch (const nlohmann::json::exception& e) {
     return bad(std::string("is malformed: ") + e.what());
@@ -169,6 +139,102 @@ Result<void> validate_members(archive* a, const Manifest& m, std::uint64_t budge
   return {};
 }
 
+// Extracts the current member of `a` into a temp file beside `final_path`
+// (its directories created through `staged`, so a refused bundle removes
+// them again), verifying size and digest. nullopt when a regular file is
+// already there (kept). A symlink on the way or in the file's place refuses
+// the bundle. Returns the bytes written.
+Result<std::optional<std::uint64_t>> stage_member(Env& env, archive* a, const std::string& root,
+                                                  const std::string& final_path, const ManifestFile& want,
+                                                  detail::StagedFiles& staged) {
+  const auto existing = lstat_beneath(env, root, final_path);
+  if (!existing || (*existing && !(*existing)->is_regular())) {
+    return fail(ErrorCode::kInvalidArgument, "refusing bundle: " + final_path + " would be written through or over "
+                                             "a symlink, directory or other non-file");
+  }
+  if (*existing) return std::optional<std::uint64_t>{};
+  MITHRIL_TRY(staged.make_parents(root, final_path));
+  const std::string tmp = detail::staging_path(final_path, ".mithril-unpack." + std::to_string(::getpid()));
+  MITHRIL_ASSIGN(const int fd, env.open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0600));
+  staged.add(tmp, final_path);
+  Hasher hasher;
+  std::uint64_t got = 0;
+  Result<void> ok;
+  std::string buf(1 << 16, '\0');
+  for (;;) {
+    const la_ssize_t n = archive_read_data(a, buf.data(), buf.size());
+    if (n < 0) {
+      ok = std::unexpected(archive_error(a, "bundle"));
+      break;
+    }
+    if (n == 0) break;
+    hasher.update(std::string_view(buf.data(), static_cast<std::size_t>(n)));
+    got += static_cast<std::uint64_t>(n);
+    ok = write_all(env, fd, buf.data(), static_cast<std::size_t>(n));
+    if (!ok) break;
+  }
+  (void)env.close(fd);
+  if (ok && (got != want.size || hasher.finalize() != want.digest)) {
+    ok = fail(ErrorCode::kCorruption, "refusing bundle: " + final_path + " does not match its manifest digest");
+  }
+  if (!ok) return std::unexpected(ok.error());
+  return std::optional<std::uint64_t>(got);
+}
+
+// The manifest of a bundle of `partition`: every recorded file under
+// fw/<partition>/ (collected into `files`, in order).
+std::string bundle_manifest(const std::string& partition, const std::vector<FwFile>& recorded,
+                            std::vector<const FwFile*>* files) {
+  const std::string base = "fw/" + partition + "/";
+  nlohmann::ordered_json manifest;
+  manifest["format"] = "mithril-bundle";
+  manifest["version"] = 1;
+  manifest["partition"] = partition;
+  manifest["files"] = nlohmann::ordered_json::array();
+  for (const auto& f : recorded) {
+    if (!f.path.starts_with(base)) continue;
+    files->push_back(&f);
+    manifest["files"].push_back({{"path", f.path.substr(base.size())}, {"size", f.size}, {"blake3", f.digest.to_hex()}});
+  }
+  return manifest.dump();
+}
+
+// Writes one regular member (mode 0600) holding `data`.
+bool add_member(archive* a, const std::string& name, const std::string& data) {
+  std::unique_ptr<archive_entry, void (*)(archive_entry*)> e(archive_entry_new(), archive_entry_free);
+  archive_entry_set_pathname(e.get(), name.c_str());
+  archive_entry_set_filetype(e.get(), AE_IFREG);
+  archive_entry_set_perm(e.get(), 0600);
+  archive_entry_set_size(e.get(), static_cast<la_int64_t>(data.size()));
+  return archive_write_header(a, e.get()) == ARCHIVE_OK &&
+         archive_write_data(a, data.data(), data.size()) == static_cast<la_ssize_t>(data.size());
+}
+
+// Writes the bundle (manifest first, then every file, each read only as a
+// regular file and checked against its record) to `fd`.
+Result<void> write_bundle(Env& env, const std::string& root, int fd, const std::string& manifest,
+                          const std::vector<const FwFile*>& files, const std::string& base, BundleReport& report) {
+  ArchivePtr a(archive_write_new(), archive_write_free);
+  archive_write_set_format_pax_restricted(a.get());
+  archive_write_add_filter_zstd(a.get());
+  if (archive_write_open_fd(a.get(), fd) != ARCHIVE_OK) return std::unexpected(archive_error(a.get(), "bundle"));
+  if (!add_member(a.get(), kManifestName, manifest)) return std::unexpected(archive_error(a.get(), "bundle"));
+  for (const FwFile* f : files) {
+    auto data = read_regular_file(env, root + "/" + f->path);  // never through a symlink
+    if (!data && data.error().code != ErrorCode::kCorruption) return std::unexpected(data.error());
+    if (!data || !*data || (*data)->size() != f->size || blake3(**data) != f->digest) {
+      return fail(ErrorCode::kBusy, f->path + " changed while packing; run again");
+    }
+    if (!add_member(a.get(), std::string(kFilesPrefix) + f->path.substr(base.size()), **data)) {
+      return std::unexpected(archive_error(a.get(), "bundle"));
+    }
+    ++report.files;
+    report.bytes += f->size;
+  }
+  if (archive_write_close(a.get()) != ARCHIVE_OK) return std::unexpected(archive_error(a.get(), "bundle"));
+  return {};
+}
+
 }  // namespace
 
 Result<BundleReport> Cache::pack_frameworks(const DeviceClass& partition, const std::string& path) {
@@ -179,21 +245,13 @@ Result<BundleReport> Cache::pack_frameworks(const DeviceClass& partition, const 
   report.partition = partition.to_string();
   const std::string base = "fw/" + report.partition + "/";
   MITHRIL_ASSIGN(const auto recorded, impl.index->fw_files());
-  nlohmann::ordered_json manifest;
-  manifest["format"] = "mithril-bundle";
-  manifest["version"] = 1;
-  manifest["partition"] = report.partition;
-  manifest["files"] = nlohmann::ordered_json::array();
   std::vector<const FwFile*> files;
-  for (const auto& f : recorded) {
-    if (!f.path.starts_with(base)) continue;
-    files.push_back(&f);
-    manifest["files"].push_back({{"path", f.path.substr(base.size())}, {"size", f.size}, {"blake3", f.digest.to_hex()}});
-  }
-  const std::string text = manifest.dump();
-  MITHRIL_TRY(write_output_file(impl.env, path, [&](int fd) -> Result<void> {
-    return write_bundle(impl.env, impl.config.root, fd, text, files, base, report);
-  }));
+  const std::string text = bundle_manifest(report.partition, recorded, &files);
+  // 0600: a bundle carries the cache's compiled code, private like the root.
+  MITHRIL_TRY(write_output_file(
+      impl.env, path,
+      [&](int fd) -> Result<void> { return write_bundle(impl.env, impl.config.root, fd, text, files, base, report); },
+      0600));
   return report;
 }
 
@@ -219,7 +277,6 @@ Result<BundleReport> Cache::unpack_frameworks(const std::string& path) {
   if (!a) return std::unexpected(err);
   archive_entry* e = nullptr;
   archive_read_next_header(a.get(), &e);  // the manifest, already read
-  std::string buf(1 << 16, '\0');
   while (archive_read_next_header(a.get(), &e) == ARCHIVE_OK) {
     if (archive_entry_filetype(e) != AE_IFREG) continue;  // directories (validated)
     // Re-checked: the file may have been swapped since the first pass.
@@ -229,40 +286,14 @@ Result<BundleReport> Cache::unpack_frameworks(const std::string& path) {
     if (it == manifest.files.end() || archive_entry_hardlink(e) != nullptr || archive_entry_symlink(e) != nullptr) {
       return fail(ErrorCode::kInvalidArgument, "refusing bundle: it changed while being read");
     }
-    const std::string& rel = it->first;
-    const ManifestFile& want = it->second;
-    const std::string final_path = detail::concat(dest, "/", rel);
-    MITHRIL_ASSIGN(const auto existing, env.stat(final_path));
-    if (existing) {
+    const std::string final_path = detail::concat(dest, "/", it->first);
+    MITHRIL_ASSIGN(const auto got, stage_member(env, a.get(), m_impl->config.root, final_path, it->second, staged));
+    if (!got) {
       ++report.skipped_existing;  // keep the local copy (it is checked before every run)
       continue;
     }
-    MITHRIL_TRY(make_dirs(env, final_path.substr(0, final_path.find_last_of('/'))));
-    const std::string tmp = final_path + ".mithril-unpack." + std::to_string(::getpid());
-    MITHRIL_ASSIGN(const int fd, env.open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600));
-    staged.add(tmp, final_path);
-    Hasher hasher;
-    std::uint64_t got = 0;
-    Result<void> ok;
-    for (;;) {
-      const la_ssize_t n = archive_read_data(a.get(), buf.data(), buf.size());
-      if (n < 0) {
-        ok = std::unexpected(archive_error(a.get(), "bundle"));
-        break;
-      }
-      if (n == 0) break;
-      hasher.update(std::string_view(buf.data(), static_cast<std::size_t>(n)));
-      got += static_cast<std::uint64_t>(n);
-      ok = write_all(env, fd, buf.data(), static_cast<std::size_t>(n));
-      if (!ok) break;
-    }
-    (void)env.close(fd);
-    if (ok && (got != want.size || hasher.finalize() != want.digest)) {
-      ok = fail(ErrorCode::kCorruption, "refusing bundle: " + rel + " does not match its manifest digest");
-    }
-    if (!ok) return std::unexpected(ok.error());
     ++report.files;
-    report.bytes += got;
+    report.bytes += *got;
   }
   MITHRIL_TRY(staged.publish());
   FrameworkActivity imported;

@@ -1,5 +1,7 @@
 // Framework caches inside a root: integrity check before a run, recording
 // after it, and eviction of whole framework entries.
+#include <climits>
+
 #include <algorithm>
 #include <map>
 #include <set>
@@ -10,6 +12,7 @@
 
 #include "cas/object_io.h"
 #include "core/cache_impl.h"
+#include "core/fw_files.h"
 #include "util/format.h"
 
 namespace mithril {
@@ -17,66 +20,22 @@ namespace {
 
 constexpr std::string_view kFwPrefix = "fw/";
 
-struct Found {
-  std::string rel_to_root;
-  std::uint64_t size = 0;
-  std::int64_t mtime_ns = 0;
-};
-
-// A temp file of an unpack or pull that a SIGKILL left behind: never part
-// of an entry.
-bool is_staging_debris(const std::string& name) {
-  return name.find(".mithril-pull.") != std::string::npos || name.find(".mithril-unpack.") != std::string::npos;
-}
-
-// Walks `dir` (absolute), collecting regular files with paths relative to
-// `root`. Staging debris is skipped, and deleted when its mtime is before
-// `stale_before_ns` (0: never).
-Result<void> walk(Env& env, const std::string& root, const std::string& dir, std::vector<Found>* out,
-                  std::int64_t stale_before_ns = 0) {
-  MITHRIL_ASSIGN(const auto children, env.list_dir(dir));
-  for (const auto& c : children) {
-    const std::string path = dir + "/" + c.name;
-    if (c.is_dir) {
-      MITHRIL_TRY(walk(env, root, path, out, stale_before_ns));
-      continue;
-    }
-    MITHRIL_ASSIGN(const auto st, env.stat(path));
-    if (!st || !st->is_regular()) continue;
-    if (is_staging_debris(c.name)) {
-      if (st->mtime_ns < stale_before_ns) (void)env.unlink(path);
-      continue;
-    }
-    out->push_back(Found{path.substr(root.size() + 1), st->size, st->mtime_ns});
-  }
-  return {};
-}
+using detail::Found;
 
 // Locks an Inductor code module the way torch does (locks/<key>.lock), so we
 // never judge or delete a kernel while a torch process is compiling it.
 // Returns the fd (>= 0), -1 when busy, or -2 when the entry has no lock.
 Result<int> lock_entry(Env& env, const std::string& fw_dir, const std::string& entry_rel, const std::string& kind) {
   if (kind != "inductor-code") return -2;
-  const std::string key = entry_rel.substr(entry_rel.find('/') + 1);
+  std::string key = entry_rel.substr(entry_rel.find('/') + 1);
+  if (key.size() + 5 > NAME_MAX) key = "mithril-" + blake3(key).to_hex();  // torch cannot lock such a name either
   MITHRIL_TRY(make_dirs(env, fw_dir + "/locks"));
   return env.try_lock_file(fw_dir + "/locks/" + key + ".lock");
 }
 
-std::string flatten(const std::string& rel) {
-  std::string out = rel;
-  for (auto& c : out) c = c == '/' ? '%' : c;
-  return out;
-}
-
-// Moves one file into quarantine/fw (flattened name + timestamp).
-Result<void> quarantine_fw_file(Cache::Impl& impl, const std::string& rel_to_root) {
-  const std::string qdir = impl.config.root + "/quarantine/fw";
-  MITHRIL_TRY(make_dirs(impl.env, qdir));
-  return impl.env.rename(impl.config.root + "/" + rel_to_root,
-                         qdir + "/" + flatten(rel_to_root) + "." + std::to_string(impl.env.now_ns()));
-}
-
-// Moves the files of a framework entry into quarantine and forgets it. TXN.
+// Moves the files of a framework entry into quarantine (or deletes them)
+// and forgets it. A file neither move nor delete removed is doomed: never
+// recorded as a valid entry again, its unlink retried by every purge. TXN.
 Result<std::uint64_t> quarantine_fw_entry_txn(Cache::Impl& impl, const std::string& name) {
   MITHRIL_ASSIGN(const std::string kind, impl.index->fw_kind_of(name));
   MITHRIL_ASSIGN(const auto files, impl.index->fw_remove_entry(name));
@@ -84,9 +43,34 @@ Result<std::uint64_t> quarantine_fw_entry_txn(Cache::Impl& impl, const std::stri
   for (const auto& f : files) bytes += f.size;
   MITHRIL_TRY(impl.index->eviction_log_add({impl.env.now_ns(), name, kind, bytes, "corrupt"}));
   MITHRIL_TRY(impl.index->fw_kind_add(kind, {.quarantined = 1}));
-  std::uint64_t moved = 0;
-  for (const auto& f : files) moved += quarantine_fw_file(impl, f.path) ? 1 : 0;
-  return moved;
+  std::uint64_t handled = 0;
+  std::vector<FwFile> stuck;
+  for (const auto& f : files) {
+    auto r = detail::quarantine_or_delete(impl.env, impl.config.root, f.path);
+    if (r) {
+      handled += 1;
+      continue;
+    }
+    MITHRIL_LOG(LogLevel::kWarn, "quarantine_failed", {{"file", f.path}, {"error", r.error().message}});
+    stuck.push_back(f);
+  }
+  if (!stuck.empty()) {
+    MITHRIL_TRY(impl.index->fw_doom(name, kind, stuck));
+    impl.purge_needed = true;
+  }
+  return handled;
+}
+
+// Refuses files that are not regular (symlinks, FIFOs, devices) found in a
+// framework directory: each is moved into quarantine (the link itself, never
+// its target) or deleted, so a framework never loads through it.
+std::uint64_t refuse_links(Cache::Impl& impl, const std::vector<std::string>& links) {
+  std::uint64_t n = 0;
+  for (const auto& rel : links) {
+    MITHRIL_LOG(LogLevel::kWarn, "quarantine", {{"file", rel}, {"reason", "not a regular file (symlink, FIFO or device)"}});
+    n += detail::quarantine_or_delete(impl.env, impl.config.root, rel) ? 1 : 0;
+  }
+  return n;
 }
 }  // namespace
 
@@ -98,33 +82,41 @@ std::string fw_entry_name(const Cache::Impl& impl, const FrameworkDir& dir, cons
   return dir.path.substr(impl.config.root.size() + 1 + kFwPrefix.size()) + "/" + rel_name;
 }
 
-// Files currently on disk that belong to entry `rel_name` of `dir`.
+// Files currently on disk that belong to entry `rel_name` of `dir`; those
+// that are not regular files go to `links` (refused).
 Result<std::vector<Found>> entry_files_on_disk(Env& env, const std::string& root, const FrameworkDir& dir,
-                                               const std::string& rel_name) {
-  std::vector<Found> found;
+                                               const std::string& rel_name, std::vector<std::string>* links) {
+  detail::Walked walked;
   const std::string path = dir.path + "/" + rel_name;
-  MITHRIL_ASSIGN(const auto st, env.stat(path));
+  MITHRIL_ASSIGN(const auto st, env.lstat(path));
   const std::size_t cut = dir.path.size() + 1;
   if (st && st->is_dir()) {
-    MITHRIL_TRY(walk(env, root, path, &found));
+    MITHRIL_TRY(detail::walk_fw_dir(env, root, path, &walked));
   } else {
     // A code module: siblings sharing the stem, e.g. ab/cabc.main.cpp + .main.so.
     const std::string parent = path.substr(0, path.find_last_of('/'));
+    MITHRIL_ASSIGN(const auto parent_st, lstat_beneath(env, root, parent));
+    if (!parent_st || !parent_st->is_dir()) return std::vector<Found>{};
     MITHRIL_ASSIGN(const auto children, env.list_dir(parent));
     for (const auto& c : children) {
       if (c.is_dir) continue;
-      MITHRIL_ASSIGN(const auto cst, env.stat(parent + "/" + c.name));
-      if (cst && cst->is_regular()) {
-        found.push_back(Found{(parent + "/" + c.name).substr(root.size() + 1), cst->size, cst->mtime_ns});
-      }
+      const std::string child = parent + "/" + c.name;
+      MITHRIL_ASSIGN(const auto cst, env.lstat(child));
+      if (cst && cst->is_regular()) walked.files.push_back(Found{child.substr(root.size() + 1), cst->size, cst->mtime_ns});
+      if (cst && !cst->is_regular() && !cst->is_dir()) walked.links.push_back(child.substr(root.size() + 1));
     }
   }
-  std::vector<Found> mine;
-  for (auto& f : found) {
-    const std::string abs = root + "/" + f.rel_to_root;
-    if (framework_entry_of(dir.framework, abs.substr(cut)).name == rel_name) mine.push_back(std::move(f));
+  const auto mine = [&](const std::string& rel_to_root) {
+    return framework_entry_of(dir.framework, (root + "/" + rel_to_root).substr(cut)).name == rel_name;
+  };
+  for (auto& l : walked.links) {
+    if (mine(l)) links->push_back(std::move(l));
   }
-  return mine;
+  std::vector<Found> out;
+  for (auto& f : walked.files) {
+    if (mine(f.rel_to_root)) out.push_back(std::move(f));
+  }
+  return out;
 }
 
 // New entries of a run, with when their last file was written (0: unknown),
@@ -233,8 +225,11 @@ Result<void> sync_all_txn(Cache::Impl& impl, const DeviceClass& partition, const
   const auto used = entries_of(dirs, activity.opened);
   std::set<std::string> seen;
   for (const auto& dir : dirs) {
-    std::vector<Found> found;
-    MITHRIL_TRY(walk(impl.env, impl.config.root, dir.path, &found, now - impl.config.temp_max_age_s * 1'000'000'000));
+    detail::Walked walked;
+    MITHRIL_TRY(detail::walk_fw_dir(impl.env, impl.config.root, dir.path, &walked,
+                                    now - impl.config.temp_max_age_s * 1'000'000'000));
+    report->quarantined_files += refuse_links(impl, walked.links);
+    const std::vector<Found>& found = walked.files;
     const std::size_t cut = dir.path.size() - impl.config.root.size();
     std::map<std::string, std::pair<std::string, std::vector<Found>>> groups;  // entry -> kind, files
     for (const auto& f : found) {
@@ -273,7 +268,9 @@ Result<void> sync_changes_txn(Cache::Impl& impl, const DeviceClass& partition, c
     const auto used_here = used.count(&dir) ? used.at(&dir) : std::map<std::string, std::string>{};
     for (const auto& [rel_name, kind] : changed_here) {
       const std::string name = fw_entry_name(impl, dir, rel_name);
-      MITHRIL_ASSIGN(const auto files, entry_files_on_disk(impl.env, impl.config.root, dir, rel_name));
+      std::vector<std::string> links;
+      MITHRIL_ASSIGN(const auto files, entry_files_on_disk(impl.env, impl.config.root, dir, rel_name, &links));
+      report->quarantined_files += refuse_links(impl, links);
       MITHRIL_ASSIGN(const auto recorded, impl.index->fw_entry_files(name));
       MITHRIL_TRY(record_entry_txn(impl, dir, rel_name, kind, files, recorded, used_here.count(rel_name) > 0, now,
                                    activity, fresh, report));
@@ -312,10 +309,12 @@ Result<void> record_compile_costs_txn(Cache::Impl& impl, const FrameworkActivity
 using BadEntries = std::map<std::string, bool>;
 
 // An unrecorded shared object that does not look like a complete ELF file.
+// Or a symlink, FIFO or device where a framework looks for its files.
 struct Suspect {
   std::string rel_to_root;
   const FrameworkDir* dir;
   EntryOfFile entry;
+  bool not_regular = false;  // refused without judging (no lock needed)
 };
 
 // Check pass 1: every recorded file of the partition has its size and mtime,
@@ -333,12 +332,23 @@ Result<void> check_recorded_files(Cache::Impl& impl, const std::string& prefix, 
     known->insert(f.path);
     abs.resize(base);
     abs += f.path;
-    MITHRIL_ASSIGN(const auto st, impl.env.stat(abs));
+    MITHRIL_ASSIGN(const auto st, impl.env.lstat(abs));
     if (!st) {
       bad->emplace(f.entry, false);
       continue;
     }
+    if (!st->is_regular()) {  // replaced by a symlink, FIFO or device: never followed
+      (*bad)[f.entry] = true;
+      continue;
+    }
     if (!full && st->size == f.size && st->mtime_ns == f.mtime_ns) continue;
+    const auto real = lstat_beneath(impl.env, impl.config.root, abs);  // only through real directories
+    if (!real && real.error().code != ErrorCode::kCorruption) return std::unexpected(real.error());
+    if (!real || !*real) {  // a directory above it is a symlink now (never read through), or it is gone
+      if (!real) (*bad)[f.entry] = true;
+      else bad->emplace(f.entry, false);
+      continue;
+    }
     auto d = detail::hash_file(impl.env, abs);
     ++report->files_hashed;
     if (!d && d.error().sys_errno == ENOENT) {
@@ -364,18 +374,24 @@ Result<std::vector<Suspect>> find_partial_shared_objects(Cache::Impl& impl, cons
   for (const auto& dir : dirs) {
     MITHRIL_ASSIGN(const auto top, impl.env.list_dir(dir.path));
     for (const auto& sub : top) {
-      if (!sub.is_dir || sub.name == "fxgraph" || sub.name == "aotautograd" || sub.name == "locks") continue;
       const std::string sub_path = detail::concat(dir.path, "/", sub.name);
+      if (sub.is_symlink) suspects.push_back(Suspect{sub_path.substr(base), &dir, {}, true});
+      if (!sub.is_dir || sub.name == "fxgraph" || sub.name == "aotautograd" || sub.name == "locks") continue;
       MITHRIL_ASSIGN(const auto files, impl.env.list_dir(sub_path));
       for (const auto& file : files) {
-        if (file.is_dir || !file.name.ends_with(".so")) continue;
+        if (file.is_dir) continue;
         const std::string path = detail::concat(sub_path, "/", file.name);
         const std::string rel_to_root = path.substr(base);
-        if (known.count(rel_to_root) > 0) continue;
+        if (file.is_symlink) suspects.push_back(Suspect{rel_to_root, &dir, {}, true});
+        if (file.is_symlink || !file.name.ends_with(".so") || known.count(rel_to_root) > 0) continue;
         const auto entry = framework_entry_of(dir.framework, detail::concat(sub.name, "/", file.name));
         if (entry.name.empty()) continue;
-        MITHRIL_ASSIGN(const auto st, impl.env.stat(path));
+        MITHRIL_ASSIGN(const auto st, impl.env.lstat(path));
         if (!st) continue;
+        if (!st->is_regular()) {
+          suspects.push_back(Suspect{rel_to_root, &dir, {}, true});
+          continue;
+        }
         MITHRIL_ASSIGN(const auto head, detail::read_prefix(impl.env, path, 64));
         if (head && elf_looks_complete(*head, st->size)) continue;
         suspects.push_back(Suspect{rel_to_root, &dir, entry});
@@ -398,13 +414,17 @@ Result<void> quarantine_found_txn(Cache::Impl& impl, const BadEntries& bad, cons
     if (corrupt) impl.count(Counter::kCorruptions);
   }
   for (const auto& s : suspects) {
+    if (s.not_regular) {
+      report->quarantined_files += refuse_links(impl, {s.rel_to_root});
+      continue;
+    }
     MITHRIL_ASSIGN(const int fd, lock_entry(impl.env, s.dir->path, s.entry.name, s.entry.kind));
     if (fd == -1) {
       ++report->skipped_busy;  // being linked right now
       continue;
     }
     MITHRIL_LOG(LogLevel::kWarn, "quarantine", {{"file", s.rel_to_root}, {"reason", "incomplete ELF shared object"}});
-    auto moved = quarantine_fw_file(impl, s.rel_to_root);
+    auto moved = detail::quarantine_or_delete(impl.env, impl.config.root, s.rel_to_root);
     if (fd >= 0) (void)impl.env.close(fd);
     MITHRIL_TRY(moved);
     ++report->quarantined_files;
@@ -492,9 +512,12 @@ EntryPlace place_of(const Cache::Impl& impl, const std::string& name) {
 }
 
 // Unlinks one doomed file and its parents left empty (e.g. fxgraph/<2ch>/<key>/),
-// never the framework directory itself. False when the unlink failed.
-bool unlink_with_empty_parents(Env& env, const std::string& abs, const std::string& fw_dir) {
-  if (!env.unlink(abs)) return false;
+// never the framework directory itself, and never through a symlink (such a
+// file counts as gone: it is not ours). False when the unlink failed.
+bool unlink_with_empty_parents(Env& env, const std::string& root, const std::string& abs, const std::string& fw_dir) {
+  const auto unlinked = detail::unlink_regular_beneath(env, root, abs.substr(root.size() + 1));
+  if (!unlinked) return false;
+  if (!*unlinked) return true;  // a symlink on the way, or not a regular file: left alone, forgotten
   for (std::string dir = abs.substr(0, abs.find_last_of('/')); dir.size() > fw_dir.size();
        dir = dir.substr(0, dir.find_last_of('/'))) {
     if (!env.rmdir(dir)) break;
@@ -530,7 +553,7 @@ Result<void> purge_fw_doomed_txn(Cache::Impl& impl) {
       if (fd == -1) continue;  // torch is writing it: next purge
       MITHRIL_ASSIGN(const bool revived, impl.index->fw_file_recorded(doomed[i].path));
       const std::string abs = detail::concat(impl.config.root, "/", doomed[i].path);
-      if (!revived && !unlink_with_empty_parents(impl.env, abs, where.fw_dir)) continue;  // stays doomed: retried
+      if (!revived && !unlink_with_empty_parents(impl.env, impl.config.root, abs, where.fw_dir)) continue;  // stays doomed: retried
       MITHRIL_TRY(impl.index->fw_undoom(doomed[i].path));
     }
     if (fd >= 0) (void)impl.env.close(fd);

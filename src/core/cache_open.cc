@@ -1,4 +1,6 @@
 // Opening a root, and the recovery scan that rebuilds a missing or damaged index.
+#include <fcntl.h>
+
 #include <set>
 
 #include <mithril/log.h>
@@ -7,6 +9,7 @@
 #include "core/cache_impl.h"
 #include "core/manifest.h"
 #include "core/space_reserve.h"
+#include "index/index_file.h"
 #include "util/format.h"
 
 namespace mithril {
@@ -14,8 +17,10 @@ namespace {
 
 constexpr std::uint64_t kMaxManifestSize = 64ull << 20;
 
-Result<void> move_aside(Env& env, const std::string& path) {
-  const std::string suffix = ".damaged." + std::to_string(env.now_ns());
+// Renames index.db and its -wal/-shm to <name>.<why>.<time> (a symlink is
+// renamed itself; nothing is written into any of them).
+Result<void> move_aside(Env& env, const std::string& path, const char* why = "damaged") {
+  const std::string suffix = detail::concat(".", why, ".", std::to_string(env.now_ns()));
   for (const char* ext : {"", "-wal", "-shm"}) {
     auto r = env.rename(path + ext, detail::concat(path, ext, suffix));
     if (!r && r.error().sys_errno != ENOENT) return r;
@@ -23,11 +28,35 @@ Result<void> move_aside(Env& env, const std::string& path) {
   return {};
 }
 
+// A file at index.db that is not ours (a symlink, another program's
+// database, a FIFO) is set aside untouched, so a fresh index is built. Then
+// a missing index.db is created 0600: SQLite gives its -wal and -shm the
+// database file's mode, so all three are private whatever the umask.
+Result<void> claim_index_file(Env& env, const std::string& path) {
+  bool foreign = false;
+  for (const char* ext : {"", "-wal", "-shm"}) {
+    MITHRIL_ASSIGN(const auto st, env.lstat(path + ext));
+    foreign = foreign || (st && !st->is_regular());
+  }
+  if (!foreign) {
+    MITHRIL_ASSIGN(const bool ours, detail::index_file_is_ours(env, path));
+    foreign = !ours;
+  }
+  if (foreign) {
+    MITHRIL_LOG(LogLevel::kWarn, "index_foreign", {{"path", path}});
+    MITHRIL_TRY(move_aside(env, path, "foreign"));
+  }
+  auto fd = env.open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
+  if (fd) return env.close(*fd);
+  return fd.error().sys_errno == EEXIST ? Result<void>{} : Result<void>(std::unexpected(fd.error()));
+}
+
 }  // namespace
 
 Result<void> Cache::Impl::open_locked() {
   if (config.root.empty()) return fail(ErrorCode::kInvalidArgument, "cache root is empty");
   MITHRIL_TRY(config.fsync ? make_dirs_durable(env, config.root) : make_dirs(env, config.root));
+  MITHRIL_TRY(check_root_trusted(env, config.root, config.allow_shared_root));
   StoreOptions so;
   so.fsync = config.fsync;
   so.compress = config.compression;
@@ -61,11 +90,13 @@ Result<void> Cache::Impl::open_index_locked(bool discard_existing) {
   io.env = &env;
   index.reset();
   if (discard_existing) MITHRIL_TRY(move_aside(env, path));
+  MITHRIL_TRY(claim_index_file(env, path));
   auto opened = Index::open(path, io);
   if (!opened && opened.error().code == ErrorCode::kCorruption && !discard_existing) {
     // Damaged beyond what SQLite can open: keep it for inspection, rebuild.
     MITHRIL_LOG(LogLevel::kWarn, "index_damaged", {{"path", path}, {"error", opened.error().message}});
     MITHRIL_TRY(move_aside(env, path));
+    MITHRIL_TRY(claim_index_file(env, path));
     opened = Index::open(path, io);
   }
   if (!opened) return std::unexpected(opened.error());
@@ -107,7 +138,7 @@ Result<void> Cache::Impl::rebuild_txn() {
     const std::string path = store->path_of(o.digest, false);
     MITHRIL_ASSIGN(const auto head, detail::read_prefix(env, path, detail::kManifestPrefix.size()));
     if (!head || *head != detail::kManifestPrefix) continue;
-    MITHRIL_ASSIGN(const auto text, read_file(env, path));
+    MITHRIL_ASSIGN(const auto text, read_regular_file(env, path));
     if (!text || blake3(*text) != o.digest) continue;
     auto entry = detail::parse_manifest(*text);
     if (!entry) continue;

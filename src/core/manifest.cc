@@ -26,6 +26,15 @@ Result<void> validate_entry_path(const std::string& name) {
   return {};
 }
 
+std::optional<std::string> conflicting_path(const std::set<std::string>& paths) {
+  for (const auto& p : paths) {
+    for (auto slash = p.find('/'); slash != std::string::npos; slash = p.find('/', slash + 1)) {
+      if (paths.count(p.substr(0, slash)) > 0) return p.substr(0, slash);
+    }
+  }
+  return std::nullopt;
+}
+
 namespace detail {
 
 

@@ -18,25 +18,71 @@ Result<void> write_all(Env& env, int fd, const void* data, std::size_t size) {
   return {};
 }
 
+namespace {
+
+// Reads `fd` to its end and closes it (also on error).
+Result<std::optional<std::string>> read_to_end_and_close(Env& env, int fd) {
+  std::string out;
+  char buf[1 << 16];
+  for (;;) {
+    auto n = env.read(fd, buf, sizeof buf);
+    if (!n) {
+      (void)env.close(fd);
+      return std::unexpected(n.error());
+    }
+    if (*n == 0) break;
+    out.append(buf, *n);
+  }
+  MITHRIL_TRY(env.close(fd));
+  return std::optional<std::string>{std::move(out)};
+}
+
+}  // namespace
+
 Result<std::optional<std::string>> read_file(Env& env, const std::string& path) {
   auto fd = env.open(path, O_RDONLY, 0);
   if (!fd) {
     if (fd.error().sys_errno == ENOENT) return std::optional<std::string>{};
     return std::unexpected(fd.error());
   }
-  std::string out;
-  char buf[1 << 16];
-  for (;;) {
-    auto n = env.read(*fd, buf, sizeof buf);
-    if (!n) {
-      (void)env.close(*fd);
-      return std::unexpected(n.error());
-    }
-    if (*n == 0) break;
-    out.append(buf, *n);
+  return read_to_end_and_close(env, *fd);
+}
+
+Result<std::optional<int>> open_regular(Env& env, const std::string& path) {
+  auto fd = env.open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0);
+  if (!fd) {
+    const int err = fd.error().sys_errno;
+    if (err == ENOENT) return std::optional<int>{};
+    if (err != ELOOP && err != ENXIO) return std::unexpected(fd.error());  // ENXIO: a socket
+    return fail(ErrorCode::kCorruption, "not a regular file (a symlink or socket): " + path);
   }
-  MITHRIL_TRY(env.close(*fd));
-  return std::optional<std::string>{std::move(out)};
+  auto st = env.fstat(*fd);
+  if (!st || !st->is_regular()) {
+    (void)env.close(*fd);
+    if (!st) return std::unexpected(st.error());
+    return fail(ErrorCode::kCorruption, "not a regular file (a FIFO, device or directory): " + path);
+  }
+  return std::optional<int>(*fd);
+}
+
+Result<std::optional<std::string>> read_regular_file(Env& env, const std::string& path) {
+  MITHRIL_ASSIGN(const auto fd, open_regular(env, path));
+  if (!fd) return std::optional<std::string>{};
+  return read_to_end_and_close(env, *fd);
+}
+
+Result<std::optional<FileStat>> lstat_beneath(Env& env, const std::string& base, const std::string& path) {
+  if (path.size() <= base.size() + 1 || !path.starts_with(base) || path[base.size()] != '/') {
+    return fail(ErrorCode::kInvalidArgument, path + " is not under " + base);
+  }
+  for (std::size_t slash = path.find('/', base.size() + 1); slash != std::string::npos;
+       slash = path.find('/', slash + 1)) {
+    const std::string dir = path.substr(0, slash);
+    MITHRIL_ASSIGN(const auto st, env.lstat(dir));
+    if (!st) return std::optional<FileStat>{};
+    if (!st->is_dir()) return fail(ErrorCode::kCorruption, dir + " is a symlink or not a directory; not followed");
+  }
+  return env.lstat(path);
 }
 
 Result<void> fsync_dir(Env& env, const std::string& dir) {

@@ -42,11 +42,12 @@ Result<void> write_through(Env& env, const std::string& path, const std::functio
   return closed;
 }
 
-Result<void> write_replacing(Env& env, const std::string& path, const std::function<Result<void>(int fd)>& fill) {
+Result<void> write_replacing(Env& env, const std::string& path, const std::function<Result<void>(int fd)>& fill,
+                             unsigned mode) {
   static std::atomic<unsigned> counter{0};
   const std::string tmp =
       detail::concat(path, ".mithril-tmp.", std::to_string(::getpid()), ".", std::to_string(counter.fetch_add(1)));
-  MITHRIL_ASSIGN(const int fd, env.open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666));
+  MITHRIL_ASSIGN(const int fd, env.open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode));
   auto ok = fill(fd);
   auto closed = env.close(fd);
   if (ok && !closed) ok = closed;
@@ -57,11 +58,12 @@ Result<void> write_replacing(Env& env, const std::string& path, const std::funct
 
 }  // namespace
 
-Result<void> write_output_file(Env& env, const std::string& path, const std::function<Result<void>(int fd)>& fill) {
+Result<void> write_output_file(Env& env, const std::string& path, const std::function<Result<void>(int fd)>& fill,
+                               unsigned mode) {
   if (path.empty()) return fail(ErrorCode::kInvalidArgument, "empty output file name");
   MITHRIL_ASSIGN(const Target target, classify(env, path));
   if (target == Target::kWriteThrough) return write_through(env, path, fill);
-  return write_replacing(env, path, fill);
+  return write_replacing(env, path, fill, mode);
 }
 
 }  // namespace mithril

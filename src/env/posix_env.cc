@@ -28,10 +28,21 @@ FileStat to_file_stat(const struct stat& st) {
   fs.size = static_cast<std::uint64_t>(st.st_size);
   fs.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
   fs.mode = st.st_mode;
+  fs.uid = st.st_uid;
   return fs;
 }
 
 class PosixEnv final : public Env {
+  // stat(2) (`follow`) or lstat(2); a missing path is nullopt.
+  static Result<std::optional<FileStat>> stat_of(const std::string& path, bool follow) {
+    struct stat st {};
+    if ((follow ? ::stat(path.c_str(), &st) : ::lstat(path.c_str(), &st)) != 0) {
+      if (errno == ENOENT || errno == ENOTDIR) return std::optional<FileStat>{};
+      return std::unexpected(error_from_errno(errno, (follow ? "stat " : "lstat ") + path));
+    }
+    return std::optional<FileStat>{to_file_stat(st)};
+  }
+
  public:
   Result<int> open(const std::string& path, int flags, unsigned mode) override {
     const int fd = retry_eintr([&] { return ::open(path.c_str(), flags | O_CLOEXEC, mode); });
@@ -89,14 +100,8 @@ class PosixEnv final : public Env {
     }
     return {};
   }
-  Result<std::optional<FileStat>> stat(const std::string& path) override {
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0) {
-      if (errno == ENOENT || errno == ENOTDIR) return std::optional<FileStat>{};
-      return std::unexpected(error_from_errno(errno, "stat " + path));
-    }
-    return std::optional<FileStat>{to_file_stat(st)};
-  }
+  Result<std::optional<FileStat>> stat(const std::string& path) override { return stat_of(path, true); }
+  Result<std::optional<FileStat>> lstat(const std::string& path) override { return stat_of(path, false); }
   Result<std::vector<DirEntry>> list_dir(const std::string& path) override {
     std::vector<DirEntry> out;
     DIR* dir = ::opendir(path.c_str());
@@ -108,11 +113,14 @@ class PosixEnv final : public Env {
       const std::string name = e->d_name;
       if (name == "." || name == "..") continue;
       bool is_dir = e->d_type == DT_DIR;
+      bool is_link = e->d_type == DT_LNK;
       if (e->d_type == DT_UNKNOWN) {
         struct stat st {};
-        is_dir = ::stat(detail::concat(path, "/", name).c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+        const bool ok = ::lstat(detail::concat(path, "/", name).c_str(), &st) == 0;
+        is_dir = ok && S_ISDIR(st.st_mode);
+        is_link = ok && S_ISLNK(st.st_mode);
       }
-      out.push_back(DirEntry{name, is_dir});
+      out.push_back(DirEntry{name, is_dir, is_link});
     }
     ::closedir(dir);
     return out;
@@ -138,6 +146,9 @@ class PosixEnv final : public Env {
 
 bool FileStat::is_dir() const { return S_ISDIR(mode); }
 bool FileStat::is_regular() const { return S_ISREG(mode); }
+bool FileStat::is_symlink() const { return S_ISLNK(mode); }
+
+std::uint32_t Env::effective_uid() { return ::geteuid(); }
 
 Result<void> Env::before_db_io(DbIo /*op*/, const char* /*path*/) { return {}; }
 

@@ -8,6 +8,7 @@
 #include <sqlite3.h>
 
 #include "index/env_vfs.h"
+#include "index/index_file.h"
 #include "index/schema_check.h"
 #include "index/sqlite_stmt.h"
 
@@ -172,6 +173,7 @@ Result<std::unique_ptr<Index>> Index::open(const std::string& path, IndexOptions
     MITHRIL_TRY(index->begin_write());
     auto created = index->exec(kSchema);
     if (created) created = index->exec("INSERT OR IGNORE INTO meta(k, v) VALUES ('schema_version', 1)");
+    if (created) created = index->set_application_id();
     if (created) created = index->commit();
     if (!created) index->rollback();
     return created;
@@ -195,6 +197,11 @@ Result<void> Index::exec(const char* sql) {
   sqlite3_free(msg);
   if (rc != SQLITE_OK) return std::unexpected(sqlite_error(m_db, rc, "exec"));
   return {};
+}
+
+Result<void> Index::set_application_id() {
+  static const std::string sql = "PRAGMA application_id=" + std::to_string(detail::kIndexApplicationId);
+  return exec(sql.c_str());
 }
 
 Result<void> Index::begin_write() { return exec("BEGIN IMMEDIATE"); }

@@ -189,6 +189,8 @@ class Index {
   class Statements;
   Index(sqlite3* db, std::shared_ptr<detail::EnvVfs> vfs);
   Result<void> exec(const char* sql);
+  // Marks the database as mithril's index (detail::kIndexApplicationId).
+  Result<void> set_application_id();
   Result<void> add_meta(const char* key, std::int64_t delta);
   Result<std::int64_t> meta(const char* key);
   // fw_remove_entry without forgetting the cost (fw_put_entry replaces an

@@ -191,6 +191,7 @@ Result<EntryManifest> decode_manifest(std::string_view text, const std::string& 
       m.entry.files.push_back(std::move(file));
     }
     if (m.entry.files.empty()) return bad("lists no files");
+    if (auto both = conflicting_path(seen)) return bad("lists " + *both + " both as a file and as a directory");
     return m;
   } catch (const nlohmann::json::exception& e) {
     return bad(std::string("is malformed: ") + e.what());

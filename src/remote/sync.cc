@@ -157,7 +157,7 @@ void push_entry(SyncRun& run, PushState& state, Cache& cache, RemoteStore& store
       }
     }
     auto placed = remote::place_file(store, f.digest, f.size, [&]() -> std::optional<std::string> {
-      auto data = read_file(cache.env(), base + f.path);
+      auto data = read_regular_file(cache.env(), base + f.path);  // never through a symlink
       if (!data || !*data || (*data)->size() != f.size || blake3(**data) != f.digest) return std::nullopt;
       return remote::compress(**data, options.compression_level);
     });
@@ -216,7 +216,8 @@ void pull_entry(SyncRun& run, Cache& cache, RemoteStore& store, const std::strin
   };
   for (const auto& f : manifest->entry.files) {
     const std::string final_path = base + f.path;
-    auto st = env.stat(final_path);
+    auto st = lstat_beneath(env, cache.config().root, final_path);  // never written through a symlink
+    if (st && *st && !(*st)->is_regular()) st = fail(ErrorCode::kInvalidArgument, final_path + " is not a regular file");
     if (!st) return local_failure(st.error());
     if (*st) continue;  // keep what is here (checked before every run)
     std::string frame;
@@ -234,12 +235,10 @@ void pull_entry(SyncRun& run, Cache& cache, RemoteStore& store, const std::strin
     if (!data || blake3(*data) != f.digest) {
       return run.rejected("remote object for " + f.path + " does not match its digest; not written");
     }
-    const std::string tmp = final_path + ".mithril-pull." + std::to_string(::getpid()) + "." +
-                            std::to_string(counter.fetch_add(1));
-    if (auto made = make_dirs(env, final_path.substr(0, final_path.find_last_of('/'))); !made) {
-      return local_failure(made.error());
-    }
-    auto fd = env.open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    const std::string tmp = detail::staging_path(
+        final_path, ".mithril-pull." + std::to_string(::getpid()) + "." + std::to_string(counter.fetch_add(1)));
+    if (auto made = staged.make_parents(cache.config().root, final_path); !made) return local_failure(made.error());
+    auto fd = env.open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
     if (!fd) return local_failure(fd.error());
     staged.add(tmp, final_path);
     auto ok = write_all(env, *fd, data->data(), data->size());

@@ -63,7 +63,7 @@ def test_read_only_root_runs_the_job_without_the_cache(mithril, tmp_path):
 
 def test_full_disk_runs_the_job_and_loses_nothing(mithril, tmp_path):
     mithril.root.mkdir(parents=True)
-    with mounted(["-t", "tmpfs", "-o", "size=4m", "tmpfs"], mithril.root):
+    with mounted(["-t", "tmpfs", "-o", "size=4m,mode=0700", "tmpfs"], mithril.root):
         p = compile_run(mithril, tmp_path, "one")
         assert p.returncode == 7 and p.stdout.startswith(b"compiled"), p.stderr
         assert mithril.stats()["framework_entries"] == 1
@@ -108,7 +108,7 @@ def test_full_disk_still_lets_mithril_free_space(mithril, tmp_path):
     still work (the root's space reserve gives SQLite room), and the reserve
     is back once space was freed."""
     mithril.root.mkdir(parents=True)
-    with mounted(["-t", "tmpfs", "-o", "size=4m", "tmpfs"], mithril.root):
+    with mounted(["-t", "tmpfs", "-o", "size=4m,mode=0700", "tmpfs"], mithril.root):
         digests = []
         for i in range(4):
             f = tmp_path / f"blob{i}"

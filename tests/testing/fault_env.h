@@ -91,6 +91,10 @@ class FaultEnv final : public Env {
     MITHRIL_TRY(check(Op::kStat, p));
     return m_real.stat(p);
   }
+  Result<std::optional<FileStat>> lstat(const std::string& p) override {
+    MITHRIL_TRY(check(Op::kStat, p));
+    return m_real.lstat(p);
+  }
   Result<std::vector<DirEntry>> list_dir(const std::string& p) override {
     MITHRIL_TRY(check(Op::kListDir, p));
     return m_real.list_dir(p);
@@ -112,6 +116,13 @@ class FaultEnv final : public Env {
   }
   std::int64_t now_ns() override {
     return (m_frozen_ns != 0 ? m_frozen_ns : m_real.now_ns()) + m_clock_offset_ns;
+  }
+  // The user this Env claims to run as (default: the real effective uid), to
+  // test a root owned by someone else without a second account.
+  std::uint32_t effective_uid() override { return m_uid_set ? m_uid : m_real.effective_uid(); }
+  void pretend_uid(std::uint32_t uid) {
+    m_uid = uid;
+    m_uid_set = true;
   }
   // Stops the clock at `at_ns` (time-based batching then never fires
   // mid-operation, and timestamps written into manifests are the same every
@@ -156,6 +167,8 @@ class FaultEnv final : public Env {
   int m_db_calls = 0;
   int m_fail_at = 0;
   int m_fail_errno = 0;
+  std::uint32_t m_uid = 0;
+  bool m_uid_set = false;
 };
 
 }  // namespace mithril::testing

@@ -92,6 +92,7 @@ class PowerLossEnv final : public Env {
   }
   Result<void> rmdir(const std::string& p) override { return m_real.rmdir(p); }
   Result<std::optional<FileStat>> stat(const std::string& p) override { return m_real.stat(p); }
+  Result<std::optional<FileStat>> lstat(const std::string& p) override { return m_real.lstat(p); }
   Result<std::vector<DirEntry>> list_dir(const std::string& p) override { return m_real.list_dir(p); }
   Result<int> try_lock_file(const std::string& p) override { return m_real.try_lock_file(p); }
   std::int64_t now_ns() override { return m_real.now_ns(); }

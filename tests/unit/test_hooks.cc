@@ -234,5 +234,58 @@ TEST_F(FrameworkCacheTest, IncrementalSyncTouchesOnlyChangedEntries) {
   EXPECT_EQ(r.entries, 2u);
 }
 
+// A damaged file that cannot be moved into quarantine (EXDEV, EACCES, a name
+// too long) is deleted instead; one that can be neither moved nor deleted
+// leaves its entry doomed: never recorded as a valid entry again, deleted by
+// a later purge.
+TEST_F(FrameworkCacheTest, QuarantineThatCannotMoveDeletesTheFile) {
+  write("fxgraph/ab/fabc/e1", "one");
+  ASSERT_TRUE(cache->sync_frameworks(part));
+  write("fxgraph/ab/fabc/e1", "ONE, altered");
+  env.fail(testing::Op::kRename, EXDEV, 1, /*sticky=*/true);
+  auto checked = cache->check_frameworks(part).value();
+  env.reset();
+  EXPECT_EQ(checked.quarantined_entries, 1u);
+  EXPECT_FALSE(std::filesystem::exists(ind + "/fxgraph/ab/fabc/e1"));
+  EXPECT_EQ(cache->sync_frameworks(part).value().entries, 0u);
+}
+
+TEST_F(FrameworkCacheTest, QuarantineThatCannotMoveNorDeleteDoomsTheEntry) {
+  write("fxgraph/ab/fabc/e1", "one");
+  ASSERT_TRUE(cache->sync_frameworks(part));
+  write("fxgraph/ab/fabc/e1", "ONE, altered");
+  env.fail(testing::Op::kRename, EACCES, 1, /*sticky=*/true);
+  env.fail(testing::Op::kUnlink, EACCES, 1, /*sticky=*/true);
+  auto checked = cache->check_frameworks(part);
+  env.reset();
+  ASSERT_TRUE(checked) << checked.error().to_string();
+  EXPECT_EQ(checked->quarantined_entries, 1u);
+  EXPECT_EQ(cache->stats()->framework_entries, 0u);
+  auto synced = cache->sync_frameworks(part).value();  // a full rescan: the damaged file is not an entry
+  EXPECT_EQ(synced.new_entries, 0u);
+  EXPECT_EQ(synced.entries, 0u);
+  ASSERT_TRUE(cache->gc());  // the purge that runs with it finishes the delete
+  CacheConfig c = cache->config();
+  cache.reset();
+  cache = std::move(*Cache::open(c, env));
+  EXPECT_FALSE(std::filesystem::exists(ind + "/fxgraph/ab/fabc/e1"));
+}
+
+TEST_F(FrameworkCacheTest, SymlinksAreQuarantinedNeverHashedThrough) {
+  TempDir outside;
+  testing::write_text(outside / "secret", "not yours");
+  write("fxgraph/ab/fabc/e1", "one");
+  std::filesystem::create_symlink(outside / "secret", ind + "/fxgraph/ab/fabc/e2");
+  std::filesystem::create_directory_symlink(outside.path(), ind + "/zz");
+  auto synced = cache->sync_frameworks(part).value();
+  EXPECT_EQ(synced.entries, 1u);
+  EXPECT_EQ(synced.quarantined_files, 2u);
+  EXPECT_FALSE(std::filesystem::exists(std::filesystem::symlink_status(ind + "/fxgraph/ab/fabc/e2")));
+  EXPECT_EQ(testing::read_text(outside / "secret"), "not yours");
+  const auto entries = cache->framework_entries(part).value();
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(entries[0].files.size(), 1u);
+}
+
 }  // namespace
 }  // namespace mithril
