@@ -78,6 +78,13 @@ Result<void> Cache::Impl::open_locked() {
     MITHRIL_LOG(LogLevel::kWarn, "space_reserve_released", {{"root", config.root}, {"error", opened.error().message}});
     opened = open_rest();
   }
+  if (!opened && opened.error().code == ErrorCode::kCorruption) {
+    // Damage SQLite found only past the open (a page of a deletion queue read
+    // by the purge): set the index aside and rebuild it from the objects.
+    MITHRIL_LOG(LogLevel::kWarn, "index_damaged", {{"root", config.root}, {"error", opened.error().message}});
+    opened = open_index_locked(/*discard_existing=*/true);
+    if (opened) opened = purge_doomed_locked();
+  }
   MITHRIL_TRY(opened);
   if (!had_index) restore_space_reserve(env, config.root);  // a new root gets its reserve
   return {};
