@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -17,6 +18,7 @@ FileWatcher::~FileWatcher() { (void)stop(); }
 bool FileWatcher::start(const std::vector<std::string>& dirs) {
   m_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (m_fd < 0) return false;
+  m_wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);  // stop() wakes the thread at once
   for (const auto& d : dirs) add_tree(d, false);
   m_thread = std::thread([this] { run(); });
   return true;
@@ -81,9 +83,11 @@ void FileWatcher::drain() {
 }
 
 void FileWatcher::run() {
-  pollfd pfd{m_fd, POLLIN, 0};
+  pollfd pfds[2] = {{m_fd, POLLIN, 0}, {m_wake_fd, POLLIN, 0}};
+  const int n = m_wake_fd >= 0 ? 2 : 1;
   while (!m_stop.load()) {
-    if (poll(&pfd, 1, 100) > 0) drain();
+    // Without the eventfd (never seen), the 100 ms timeout bounds stop()'s wait.
+    if (poll(pfds, n, m_wake_fd >= 0 ? -1 : 100) > 0 && (pfds[0].revents & POLLIN) != 0) drain();
   }
   drain();
 }
@@ -95,9 +99,15 @@ FileWatcher::Activity FileWatcher::stop() {
     return unknown;
   }
   m_stop = true;
+  if (m_wake_fd >= 0) {
+    const std::uint64_t one = 1;
+    (void)!write(m_wake_fd, &one, sizeof one);
+  }
   if (m_thread.joinable()) m_thread.join();
   close(m_fd);
   m_fd = -1;
+  if (m_wake_fd >= 0) close(m_wake_fd);
+  m_wake_fd = -1;
   return std::move(m_activity);
 }
 

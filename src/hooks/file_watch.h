@@ -47,6 +47,7 @@ class FileWatcher {
   void drain();
 
   int m_fd = -1;
+  int m_wake_fd = -1;  // eventfd: stop() wakes the thread
   std::atomic<bool> m_stop{false};
   std::thread m_thread;
   std::unordered_map<int, std::string> m_dirs;  // watch descriptor -> path
