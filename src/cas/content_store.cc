@@ -222,7 +222,8 @@ Result<ContentStore::Opened> ContentStore::open_object(const Digest& digest) {
     auto fd = open_regular(*m_env, path_of(digest, compressed));
     if (!fd && fd.error().code == ErrorCode::kCorruption) return Opened{-1, compressed, true};
     if (!fd) return std::unexpected(fd.error());
-    if (*fd) return Opened{**fd, compressed, false};
+    const std::optional<int>& opened = *fd;
+    if (opened) return Opened{*opened, compressed, false};
   }
   return Opened{};
 }

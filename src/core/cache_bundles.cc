@@ -148,7 +148,9 @@ Result<std::optional<std::uint64_t>> stage_member(Env& env, archive* a, const st
                                                   const std::string& final_path, const ManifestFile& want,
                                                   detail::StagedFiles& staged) {
   const auto existing = lstat_beneath(env, root, final_path);
-  if (!existing || (*existing && !(*existing)->is_regular())) {
+  const std::optional<FileStat> found = existing ? *existing : std::nullopt;
+  const bool non_file = found && !found->is_regular();
+  if (!existing || non_file) {
     return fail(ErrorCode::kInvalidArgument, "refusing bundle: " + final_path + " would be written through or over "
                                              "a symlink, directory or other non-file");
   }
@@ -222,10 +224,11 @@ Result<void> write_bundle(Env& env, const std::string& root, int fd, const std::
   for (const FwFile* f : files) {
     auto data = read_regular_file(env, root + "/" + f->path);  // never through a symlink
     if (!data && data.error().code != ErrorCode::kCorruption) return std::unexpected(data.error());
-    if (!data || !*data || (*data)->size() != f->size || blake3(**data) != f->digest) {
+    const std::optional<std::string> bytes = data ? std::move(*data) : std::nullopt;
+    if (!bytes || bytes->size() != f->size || blake3(*bytes) != f->digest) {
       return fail(ErrorCode::kBusy, f->path + " changed while packing; run again");
     }
-    if (!add_member(a.get(), std::string(kFilesPrefix) + f->path.substr(base.size()), **data)) {
+    if (!add_member(a.get(), std::string(kFilesPrefix) + f->path.substr(base.size()), *bytes)) {
       return std::unexpected(archive_error(a.get(), "bundle"));
     }
     ++report.files;

@@ -66,8 +66,9 @@ Result<bool> unlink_regular_beneath(Env& env, const std::string& root, const std
   auto st = lstat_beneath(env, root, abs);
   if (!st && st.error().code == ErrorCode::kCorruption) return false;  // a symlink on the way
   if (!st) return std::unexpected(st.error());
-  if (!*st) return true;
-  if (!(*st)->is_regular()) return false;
+  const std::optional<FileStat>& found = *st;
+  if (!found) return true;
+  if (!found->is_regular()) return false;
   MITHRIL_TRY(env.unlink(abs));
   return true;
 }

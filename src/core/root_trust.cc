@@ -18,7 +18,7 @@ Result<void> refused(const std::string& root, const std::string& why, const std:
 
 std::string octal(std::uint32_t mode) {
   char buf[8];
-  std::snprintf(buf, sizeof buf, "%04o", mode & 07777U);
+  (void)std::snprintf(buf, sizeof buf, "%04o", mode & 07777U);
   return buf;
 }
 

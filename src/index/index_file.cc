@@ -33,7 +33,7 @@ std::string file_uri(const std::string& path) {
 
 // The tables of a database with application_id 0 must all be ours.
 Result<bool> only_our_tables(const std::string& path) {
-  static const std::set<std::string> kOurs = {"meta",    "objects",          "entries",  "entry_objects", "counters",
+  static const std::set<std::string> our_tables = {"meta",    "objects",          "entries",  "entry_objects", "counters",
                                               "doomed",  "fw_doomed",        "fw_entries", "fw_files",    "history",
                                               "eviction_log", "fw_kind_counters", "fw_costs"};
   sqlite3* db = nullptr;
@@ -47,7 +47,7 @@ Result<bool> only_our_tables(const std::string& path) {
   bool ours = rc == SQLITE_OK;
   while (ours && (rc = sqlite3_step(raw)) == SQLITE_ROW) {
     const auto* name = reinterpret_cast<const char*>(sqlite3_column_text(raw, 0));
-    ours = name != nullptr && kOurs.count(name) > 0;
+    ours = name != nullptr && our_tables.count(name) > 0;
   }
   if (ours && rc != SQLITE_DONE) ours = false;  // unreadable: not ours to keep
   sqlite3_finalize(raw);
@@ -64,8 +64,9 @@ Result<bool> index_file_is_ours(Env& env, const std::string& path) {
   auto head = read_prefix(env, path, kHeaderSize);
   if (!head && head.error().code == ErrorCode::kCorruption) return false;  // swapped for a link meanwhile
   if (!head) return std::unexpected(head.error());
-  if (!*head || (*head)->empty()) return true;
-  const std::string& h = **head;
+  const std::optional<std::string>& prefix = *head;
+  if (!prefix || prefix->empty()) return true;
+  const std::string& h = *prefix;
   // Not SQLite at all: damage (SQLite refuses it without writing; the
   // caller sets it aside as damaged).
   if (h.size() < kHeaderSize || !std::string_view(h).starts_with(kSqliteMagic)) return true;

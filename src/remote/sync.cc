@@ -216,10 +216,13 @@ void pull_entry(SyncRun& run, Cache& cache, RemoteStore& store, const std::strin
   };
   for (const auto& f : manifest->entry.files) {
     const std::string final_path = base + f.path;
-    auto st = lstat_beneath(env, cache.config().root, final_path);  // never written through a symlink
-    if (st && *st && !(*st)->is_regular()) st = fail(ErrorCode::kInvalidArgument, final_path + " is not a regular file");
+    const auto st = lstat_beneath(env, cache.config().root, final_path);  // never written through a symlink
     if (!st) return local_failure(st.error());
-    if (*st) continue;  // keep what is here (checked before every run)
+    const std::optional<FileStat>& found = *st;
+    if (found && !found->is_regular()) {
+      return local_failure(Error{ErrorCode::kInvalidArgument, final_path + " is not a regular file", 0});
+    }
+    if (found) continue;  // keep what is here (checked before every run)
     std::string frame;
     if (auto it = manifest->inline_frames.find(f.path); it != manifest->inline_frames.end()) {
       frame = std::move(it->second);
