@@ -4,6 +4,12 @@
 // read-only remote only ever opens files for reading, so a read-only mount
 // works (torch's own cache would crash there: it opens lock files for
 // writing).
+//
+// Nothing in the directory is trusted: get() opens with O_NOFOLLOW |
+// O_NONBLOCK and refuses (kCorruption) a symlink, FIFO, device or directory
+// without reading it, and reads at most the caller's bound; list() walks at
+// most kMaxListCalls directories, 16 levels deep, without following
+// symlinks, and checks the deadline in every directory.
 #include <fcntl.h>
 
 #include "remote/stores.h"
@@ -18,18 +24,30 @@ class FileStore final : public RemoteStore {
     while (m_root.size() > 1 && m_root.back() == '/') m_root.pop_back();
   }
 
-  Result<std::optional<std::string>> get(const std::string& key) override {
+  Result<std::optional<std::string>> get(const std::string& key, std::uint64_t max_bytes) override {
+    MITHRIL_TRY(check_deadline("read " + key));
     MITHRIL_ASSIGN(const std::string path, path_of(key));
-    return annotate(read_file(m_env, path), "read " + key);
+    auto fd = m_env.open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0);
+    if (!fd) {
+      if (fd.error().sys_errno == ENOENT) return std::optional<std::string>{};
+      if (fd.error().sys_errno == ELOOP) return refuse(key, "is a symbolic link");
+      return annotate(Result<std::optional<std::string>>(std::unexpected(fd.error())), "open " + key);
+    }
+    auto data = read_regular(*fd, key, max_bytes);
+    (void)m_env.close(*fd);
+    if (!data) return std::unexpected(data.error());
+    return std::optional<std::string>(std::move(*data));
   }
 
   Result<void> put(const std::string& key, std::string_view data) override {
+    MITHRIL_TRY(check_deadline("write " + key));
     MITHRIL_ASSIGN(const std::string path, path_of(key));
     MITHRIL_TRY(annotate(make_dirs(m_env, path.substr(0, path.find_last_of('/')), 0755), "mkdir for " + key));
     return annotate(write_file_atomic(m_env, path, std::string(data), false), "write " + key);
   }
 
   Result<bool> exists(const std::string& key) override {
+    MITHRIL_TRY(check_deadline("stat " + key));
     MITHRIL_ASSIGN(const std::string path, path_of(key));
     MITHRIL_ASSIGN(const auto st, annotate(m_env.stat(path), "stat " + key));
     return st.has_value();
@@ -44,12 +62,44 @@ class FileStore final : public RemoteStore {
     // Walk the deepest directory the prefix names, then filter.
     const auto slash = prefix.find_last_of('/');
     const std::string dir = slash == std::string::npos ? "" : prefix.substr(0, slash);
-    std::vector<std::string> out;
-    MITHRIL_TRY(walk(dir, prefix, &out));
-    return out;
+    Walk w{prefix, {}, 0};
+    MITHRIL_TRY(walk(dir, 0, w));
+    return std::move(w.out);
   }
 
  private:
+  struct Walk {
+    const std::string& prefix;
+    std::vector<std::string> out;
+    std::uint64_t dirs = 0;
+  };
+  static constexpr int kMaxDepth = 16;
+
+  std::unexpected<Error> refuse(const std::string& key, const std::string& why) const {
+    return std::unexpected(Error{ErrorCode::kCorruption, url().redacted + ": " + key + " " + why + "; not read", 0});
+  }
+
+  // The content of the open `fd` if it is a regular file of at most
+  // `max_bytes` (read without trusting its size: it may change meanwhile).
+  Result<std::string> read_regular(int fd, const std::string& key, std::uint64_t max_bytes) {
+    MITHRIL_ASSIGN(const FileStat st, annotate(m_env.fstat(fd), "fstat " + key));
+    if (!st.is_regular()) return refuse(key, "is not a regular file (a FIFO, device or directory)");
+    if (st.size > max_bytes) return refuse(key, "is larger than " + std::to_string(max_bytes) + " bytes");
+    std::string out(static_cast<std::size_t>(st.size), '\0');
+    std::size_t have = 0;
+    for (;;) {
+      if (have == out.size()) {
+        if (out.size() > max_bytes) return refuse(key, "grew past " + std::to_string(max_bytes) + " bytes");
+        out.resize(std::max<std::size_t>(out.size() + 1, std::min<std::size_t>(out.size() * 2, max_bytes + 1)));
+      }
+      MITHRIL_ASSIGN(const std::size_t n, annotate(m_env.read(fd, out.data() + have, out.size() - have), "read " + key));
+      if (n == 0) break;
+      have += n;
+    }
+    out.resize(have);
+    return out;
+  }
+
   template <typename T>
   Result<T> annotate(Result<T> r, const std::string& what) const {
     if (r) return r;
@@ -78,7 +128,12 @@ class FileStore final : public RemoteStore {
     return {};
   }
 
-  Result<void> walk(const std::string& rel_dir, const std::string& prefix, std::vector<std::string>* out) {
+  Result<void> walk(const std::string& rel_dir, int depth, Walk& w) {
+    MITHRIL_TRY(check_deadline("list " + rel_dir));
+    if (depth > kMaxDepth || ++w.dirs > kMaxListCalls) {
+      return fail(ErrorCode::kCorruption, url().redacted + ": list " + w.prefix + ": too many or too deep directories");
+    }
+    const std::string& prefix = w.prefix;
     const std::string dir = rel_dir.empty() ? m_root : m_root + "/" + rel_dir;
     auto entries = m_env.list_dir(dir);
     if (!entries) {
@@ -90,10 +145,14 @@ class FileStore final : public RemoteStore {
       const std::string rel = rel_dir.empty() ? e.name : rel_dir + "/" + e.name;
       if (e.is_dir) {
         if (prefix.starts_with(rel + "/") || (rel + "/").starts_with(prefix) || rel.starts_with(prefix)) {
-          MITHRIL_TRY(walk(rel, prefix, out));
+          MITHRIL_TRY(walk(rel, depth + 1, w));
         }
       } else if (rel.starts_with(prefix)) {
-        out->push_back(rel);
+        if (w.out.size() >= kMaxListedKeys) {
+          return fail(ErrorCode::kCorruption, url().redacted + ": list " + prefix + ": more than " +
+                                                  std::to_string(kMaxListedKeys) + " keys");
+        }
+        w.out.push_back(rel);
       }
     }
     return {};

@@ -12,6 +12,7 @@
 #include <mithril/log.h>
 #include <mithril/remote.h>
 
+#include "remote/frame_stream.h"
 #include "remote/remote_layout.h"
 #include "util/hex.h"
 #include "util/json_util.h"
@@ -75,8 +76,9 @@ Result<std::optional<Entry>> get_entry_through(Cache& cache, RemoteStore& remote
     MITHRIL_LOG(LogLevel::kWarn, "remote_rejected", {{"why", why}});
     return std::optional<Entry>{};
   };
-  auto text = remote.get(keyed_path(key));
+  auto text = remote.get(keyed_path(key), kMaxManifestBytes);
   if (!text) {
+    if (text.error().code == ErrorCode::kCorruption) return rejected(text.error().to_string());
     count_failure(cache, text.error());
     return std::optional<Entry>{};  // fail open: a miss
   }
@@ -97,13 +99,16 @@ Result<std::optional<Entry>> get_entry_through(Cache& cache, RemoteStore& remote
       const std::uint64_t size = detail::json_u64(f.at("size"));
       const auto digest = Digest::from_hex(f.at("blake3").get<std::string>());
       total += size;
-      if (!digest || total > cache.config().max_size) return rejected("remote keyed entry is malformed or too big");
+      if (!digest || size > kMaxFileBytes || total > cache.config().max_size) {
+        return rejected("remote keyed entry is malformed or too big");
+      }
       std::optional<std::string> frame;
       if (f.contains("zstd")) {
         frame = remote::unbase64(f.at("zstd").get<std::string>());
       } else {
-        auto got = remote.get(remote::object_key(*digest));
+        auto got = remote.get(remote::object_key(*digest), remote::max_frame_bytes(size));
         if (!got) {
+          if (got.error().code == ErrorCode::kCorruption) return rejected(got.error().to_string());
           count_failure(cache, got.error());
           return std::optional<Entry>{};
         }
