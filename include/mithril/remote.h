@@ -74,7 +74,7 @@ class RemoteDeadline {
 };
 
 // Bounds on what one call may receive (docs/remote.md, "Trust boundaries").
-inline constexpr std::uint64_t kMaxManifestBytes = 32ull << 20;  // a manifest, a tag, a keyed manifest
+inline constexpr std::uint64_t kMaxManifestBytes = 8ull << 20;  // a manifest, a tag, a keyed manifest
 inline constexpr std::uint64_t kMaxFileBytes = 4ull << 30;       // one file of an entry, uncompressed
 inline constexpr std::uint64_t kMaxListedKeys = 1ull << 20;      // keys one list() returns
 inline constexpr std::uint64_t kMaxListCalls = 100000;           // SCAN / ListObjects pages, directories walked
@@ -106,6 +106,13 @@ class RemoteStore {
   // larger than `max_bytes` is kCorruption, found without holding more than
   // about `max_bytes` of it in memory.
   virtual Result<std::optional<std::string>> get(const std::string& key, std::uint64_t max_bytes) = 0;
+  // Streams the object's bytes to `sink` in pieces as they arrive (at most
+  // about 1 MiB each), so no more than a piece is held; false when the key
+  // does not exist (or is empty: objects never are). More than `max_bytes`
+  // is kCorruption; an error from `sink` aborts the transfer and is
+  // returned as is. The default calls get() and passes one piece.
+  using ByteSink = std::function<Result<void>(std::string_view)>;
+  virtual Result<bool> get_to(const std::string& key, std::uint64_t max_bytes, const ByteSink& sink);
   // Stores `data` under `key`, replacing it; readers see the old or the new
   // value, never a part.
   virtual Result<void> put(const std::string& key, std::string_view data) = 0;

@@ -1,4 +1,5 @@
-// RemoteDeadline and RemoteStore::check_deadline (<mithril/remote.h>).
+// RemoteDeadline, RemoteStore::check_deadline and the default
+// RemoteStore::get_to (<mithril/remote.h>).
 #include <algorithm>
 #include <chrono>
 
@@ -34,6 +35,13 @@ std::int64_t RemoteDeadline::wait_ms(std::int64_t cap_ms) const {
 Result<void> RemoteStore::check_deadline(const std::string& what) const {
   if (!m_deadline.expired()) return {};
   return fail(ErrorCode::kTimeout, m_url.redacted + ": " + what + ": the remote deadline passed");
+}
+
+Result<bool> RemoteStore::get_to(const std::string& key, std::uint64_t max_bytes, const ByteSink& sink) {
+  MITHRIL_ASSIGN(const auto bytes, get(key, max_bytes));
+  if (!bytes || bytes->empty()) return false;
+  MITHRIL_TRY(sink(*bytes));
+  return true;
 }
 
 }  // namespace mithril

@@ -25,18 +25,25 @@ class FileStore final : public RemoteStore {
   }
 
   Result<std::optional<std::string>> get(const std::string& key, std::uint64_t max_bytes) override {
-    MITHRIL_TRY(check_deadline("read " + key));
-    MITHRIL_ASSIGN(const std::string path, path_of(key));
-    auto fd = m_env.open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0);
-    if (!fd) {
-      if (fd.error().sys_errno == ENOENT) return std::optional<std::string>{};
-      if (fd.error().sys_errno == ELOOP) return refuse(key, "is a symbolic link");
-      return annotate(Result<std::optional<std::string>>(std::unexpected(fd.error())), "open " + key);
-    }
-    auto data = read_regular(*fd, key, max_bytes);
+    MITHRIL_ASSIGN(const auto fd, open_regular(key, max_bytes));
+    if (!fd) return std::optional<std::string>{};
+    std::string out;
+    auto read = read_pieces(*fd, key, max_bytes, [&](std::string_view piece) -> Result<void> {
+      out.append(piece);
+      return {};
+    });
     (void)m_env.close(*fd);
-    if (!data) return std::unexpected(data.error());
-    return std::optional<std::string>(std::move(*data));
+    if (!read) return std::unexpected(read.error());
+    return std::optional<std::string>(std::move(out));
+  }
+
+  Result<bool> get_to(const std::string& key, std::uint64_t max_bytes, const ByteSink& sink) override {
+    MITHRIL_ASSIGN(const auto fd, open_regular(key, max_bytes));
+    if (!fd) return false;
+    auto read = read_pieces(*fd, key, max_bytes, sink);
+    (void)m_env.close(*fd);
+    if (!read) return std::unexpected(read.error());
+    return true;
   }
 
   Result<void> put(const std::string& key, std::string_view data) override {
@@ -79,25 +86,44 @@ class FileStore final : public RemoteStore {
     return std::unexpected(Error{ErrorCode::kCorruption, url().redacted + ": " + key + " " + why + "; not read", 0});
   }
 
-  // The content of the open `fd` if it is a regular file of at most
-  // `max_bytes` (read without trusting its size: it may change meanwhile).
-  Result<std::string> read_regular(int fd, const std::string& key, std::uint64_t max_bytes) {
-    MITHRIL_ASSIGN(const FileStat st, annotate(m_env.fstat(fd), "fstat " + key));
-    if (!st.is_regular()) return refuse(key, "is not a regular file (a FIFO, device or directory)");
-    if (st.size > max_bytes) return refuse(key, "is larger than " + std::to_string(max_bytes) + " bytes");
-    std::string out(static_cast<std::size_t>(st.size), '\0');
-    std::size_t have = 0;
-    for (;;) {
-      if (have == out.size()) {
-        if (out.size() > max_bytes) return refuse(key, "grew past " + std::to_string(max_bytes) + " bytes");
-        out.resize(std::max<std::size_t>(out.size() + 1, std::min<std::size_t>(out.size() * 2, max_bytes + 1)));
-      }
-      MITHRIL_ASSIGN(const std::size_t n, annotate(m_env.read(fd, out.data() + have, out.size() - have), "read " + key));
-      if (n == 0) break;
-      have += n;
+  // `key` opened for reading if it is a regular file of at most
+  // `max_bytes`; nullopt when missing. Never blocks (O_NONBLOCK) nor follows
+  // a symlink (O_NOFOLLOW); anything else is refused before any read.
+  Result<std::optional<int>> open_regular(const std::string& key, std::uint64_t max_bytes) {
+    MITHRIL_TRY(check_deadline("read " + key));
+    MITHRIL_ASSIGN(const std::string path, path_of(key));
+    auto fd = m_env.open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0);
+    if (!fd) {
+      if (fd.error().sys_errno == ENOENT) return std::optional<int>{};
+      if (fd.error().sys_errno == ELOOP) return refuse(key, "is a symbolic link");
+      return annotate(Result<std::optional<int>>(std::unexpected(fd.error())), "open " + key);
     }
-    out.resize(have);
-    return out;
+    auto st = annotate(m_env.fstat(*fd), "fstat " + key);
+    std::optional<Error> why;
+    if (!st) {
+      why = st.error();
+    } else if (!st->is_regular()) {
+      why = refuse(key, "is not a regular file (a FIFO, device or directory)").error();
+    } else if (st->size > max_bytes) {
+      why = refuse(key, "is larger than " + std::to_string(max_bytes) + " bytes").error();
+    }
+    if (!why) return std::optional<int>(*fd);
+    (void)m_env.close(*fd);
+    return std::unexpected(std::move(*why));
+  }
+
+  // Passes the content of `fd` to `sink` in 128 KiB pieces; more than
+  // `max_bytes` (a file growing meanwhile) is refused.
+  Result<void> read_pieces(int fd, const std::string& key, std::uint64_t max_bytes, const ByteSink& sink) {
+    std::string piece(128 << 10, '\0');
+    std::uint64_t total = 0;
+    for (;;) {
+      MITHRIL_ASSIGN(const std::size_t n, annotate(m_env.read(fd, piece.data(), piece.size()), "read " + key));
+      if (n == 0) return {};
+      total += n;
+      if (total > max_bytes) return refuse(key, "grew past " + std::to_string(max_bytes) + " bytes");
+      MITHRIL_TRY(sink(std::string_view(piece.data(), n)));
+    }
   }
 
   template <typename T>

@@ -2,8 +2,6 @@
 
 #include <zstd.h>
 
-#include <memory>
-#include <string>
 #include <vector>
 
 namespace mithril::remote {
@@ -11,44 +9,75 @@ namespace {
 
 constexpr int kWindowLogMax = 24;  // 16 MiB: level 19 uses 8 MiB; ultra levels are refused
 constexpr std::size_t kPiece = 128 << 10;
-
-struct DCtxFree {
-  void operator()(ZSTD_DCtx* d) const { ZSTD_freeDCtx(d); }
-};
+constexpr std::size_t kHeaderMax = 18;  // ZSTD_FRAMEHEADERSIZE_MAX
 
 std::unexpected<Error> bad(const std::string& why) { return fail(ErrorCode::kCorruption, why); }
 
 }  // namespace
+
+struct FrameDecoder::State {
+  ZSTD_DCtx* dctx = ZSTD_createDCtx();
+  Hasher hasher;
+  std::string header;  // the first bytes, until the frame header can be read
+  bool header_checked = false;
+  std::vector<char> out = std::vector<char>(kPiece);
+  ~State() { ZSTD_freeDCtx(dctx); }
+};
 
 std::uint64_t max_frame_bytes(std::uint64_t size) {
   // ZSTD_COMPRESSBOUND plus room for a frame header and checksum.
   return size + (size >> 8) + (128 << 10);
 }
 
-Result<void> decompress_to_fd(Env& env, int fd, std::string_view frame, std::uint64_t size, const Digest& digest) {
-  if (ZSTD_getFrameContentSize(frame.data(), frame.size()) != size) {
+FrameDecoder::FrameDecoder(Env& env, int fd, std::uint64_t size, const Digest& digest)
+    : m_state(std::make_unique<State>()), m_env(env), m_fd(fd), m_size(size), m_digest(digest) {
+  if (m_state->dctx != nullptr) ZSTD_DCtx_setParameter(m_state->dctx, ZSTD_d_windowLogMax, kWindowLogMax);
+}
+
+FrameDecoder::~FrameDecoder() = default;
+
+// The declared content size, read once the longest header has arrived (or
+// at the end, for a shorter frame). Decoding goes on meanwhile: its output
+// is bounded by `m_size` anyway.
+Result<void> FrameDecoder::check_header(std::string_view piece, bool last) {
+  State& s = *m_state;
+  s.header.append(piece.substr(0, kHeaderMax - std::min(s.header.size(), kHeaderMax)));
+  if (s.header.size() < kHeaderMax && !last) return {};
+  s.header_checked = true;
+  if (ZSTD_getFrameContentSize(s.header.data(), s.header.size()) != m_size) {
     return bad("its zstd frame does not declare the manifest's size");
   }
-  std::unique_ptr<ZSTD_DCtx, DCtxFree> dctx(ZSTD_createDCtx());
-  if (!dctx) return fail(ErrorCode::kInternal, "zstd: out of memory");
-  ZSTD_DCtx_setParameter(dctx.get(), ZSTD_d_windowLogMax, kWindowLogMax);
-  ZSTD_inBuffer in{frame.data(), frame.size(), 0};
-  std::vector<char> piece(kPiece);
-  Hasher hasher;
-  std::uint64_t written = 0;
-  for (std::size_t more = 1; more != 0;) {
-    ZSTD_outBuffer out{piece.data(), piece.size(), 0};
-    more = ZSTD_decompressStream(dctx.get(), &out, &in);
+  return {};
+}
+
+Result<void> FrameDecoder::feed(std::string_view piece) {
+  State& s = *m_state;
+  if (s.dctx == nullptr) return fail(ErrorCode::kInternal, "zstd: out of memory");
+  if (!s.header_checked) MITHRIL_TRY(check_header(piece, false));
+  ZSTD_inBuffer in{piece.data(), piece.size(), 0};
+  while (in.pos < in.size || !m_ended) {
+    if (m_ended) return bad("its zstd frame is followed by other bytes");
+    ZSTD_outBuffer out{s.out.data(), s.out.size(), 0};
+    const std::size_t more = ZSTD_decompressStream(s.dctx, &out, &in);
     if (ZSTD_isError(more)) return bad(std::string("its zstd frame is bad: ") + ZSTD_getErrorName(more));
-    written += out.pos;
-    if (written > size) return bad("its zstd frame holds more than it declares");
-    hasher.update(std::string_view(piece.data(), out.pos));
-    MITHRIL_TRY(write_all(env, fd, piece.data(), out.pos));
-    if (more != 0 && in.pos == in.size && out.pos < out.size) return bad("its zstd frame is truncated");
+    m_written += out.pos;
+    if (m_written > m_size) return bad("its zstd frame holds more than it declares");
+    s.hasher.update(std::string_view(s.out.data(), out.pos));
+    if (auto ok = write_all(m_env, m_fd, s.out.data(), out.pos); !ok) {
+      m_local_failure = true;
+      return ok;
+    }
+    m_ended = more == 0;
+    if (!m_ended && in.pos == in.size && out.pos < out.size) return {};  // wants the next piece
   }
-  if (in.pos != in.size) return bad("its zstd frame is followed by other bytes");
-  if (written != size) return bad("its zstd frame holds fewer bytes than it declares");
-  if (hasher.finalize() != digest) return bad("does not match its digest");
+  return {};
+}
+
+Result<void> FrameDecoder::finish() {
+  if (!m_state->header_checked) MITHRIL_TRY(check_header({}, true));
+  if (!m_ended) return bad("its zstd frame is truncated");
+  if (m_written != m_size) return bad("its zstd frame holds fewer bytes than it declares");
+  if (m_state->hasher.finalize() != m_digest) return bad("does not match its digest");
   return {};
 }
 

@@ -15,6 +15,10 @@ class ModeGuard final : public RemoteStore {
     MITHRIL_TRY(allow_read());
     return m_inner->get(key, max_bytes);
   }
+  Result<bool> get_to(const std::string& key, std::uint64_t max_bytes, const ByteSink& sink) override {
+    MITHRIL_TRY(allow_read());
+    return m_inner->get_to(key, max_bytes, sink);
+  }
   Result<void> put(const std::string& key, std::string_view data) override {
     MITHRIL_TRY(allow_write());
     return m_inner->put(key, data);

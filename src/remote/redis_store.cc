@@ -22,6 +22,7 @@ namespace {
 constexpr int kMaxReplyElements = 1 << 20;
 constexpr std::uint64_t kMaxSmallReply = 64 << 10;   // status, integer, error replies
 constexpr std::uint64_t kMaxScanReply = 16ull << 20;  // one SCAN page
+constexpr std::uint64_t kPiece = 1 << 20;             // one GETRANGE of get_to
 
 struct ReplyDeleter {
   void operator()(redisReply* r) const { freeReplyObject(r); }
@@ -60,6 +61,22 @@ class RedisStore final : public RemoteStore {
     if (r->type != REDIS_REPLY_STRING) return unexpected_reply("GET " + key, ErrorCode::kCorruption);
     if (r->len > max_bytes) return bad_key("GET " + key, "larger than " + std::to_string(max_bytes) + " bytes");
     return std::optional<std::string>(std::string(r->str, r->len));
+  }
+
+  // GETRANGE in 1 MiB pieces: hiredis holds a whole reply, so a piece is
+  // what is held (objects are named by their content: never rewritten).
+  Result<bool> get_to(const std::string& key, std::uint64_t max_bytes, const ByteSink& sink) override {
+    const std::string what = "GETRANGE " + key;
+    for (std::uint64_t off = 0;; off += kPiece) {
+      const std::string last = std::to_string(off + kPiece - 1);
+      MITHRIL_ASSIGN(const Reply r, command({"GETRANGE", m_prefix + key, std::to_string(off), last}, what, kPiece + 64));
+      if (r->type != REDIS_REPLY_STRING) return unexpected_reply(what, ErrorCode::kCorruption);
+      if (r->len > kPiece) return bad_key(what, "a piece larger than asked for");
+      if (off == 0 && r->len == 0) return false;  // missing (objects are never empty)
+      if (off + r->len > max_bytes) return bad_key(what, "larger than " + std::to_string(max_bytes) + " bytes");
+      MITHRIL_TRY(sink(std::string_view(r->str, r->len)));
+      if (r->len < kPiece) return true;
+    }
   }
 
   Result<void> put(const std::string& key, std::string_view data) override {
@@ -176,7 +193,7 @@ class RedisStore final : public RemoteStore {
     const bool timeout = m_ctx->err == REDIS_ERR_IO && (why.find("temporarily unavailable") != std::string::npos ||
                                                         why.find("timed out") != std::string::npos);
     if (m_ctx->err == REDIS_ERR_OOM || m_ctx->err == REDIS_ERR_PROTOCOL) {
-      return broken(what, "malformed or oversized reply (" + why + ")", ErrorCode::kUnavailable);
+      return broken(what, "malformed or oversized reply (" + why + ")", ErrorCode::kCorruption);
     }
     return broken(what, timeout ? "timed out" : why, timeout ? ErrorCode::kTimeout : ErrorCode::kUnavailable);
   }

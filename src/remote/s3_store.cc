@@ -15,6 +15,7 @@
 #include <cstring>
 #include <ctime>
 #include <mutex>
+#include <optional>
 #include <set>
 
 #include "remote/crypto.h"
@@ -43,7 +44,19 @@ struct Response {
   std::uint64_t max_body = kMaxSmallBody;
   bool too_large = false;  // the server sent or declared more than max_body
   bool head = false;       // HEAD: Content-Length is the object's, no body follows
+  // Streaming GET: a 2xx body goes to the sink, not into `body`.
+  const RemoteStore::ByteSink* sink = nullptr;
+  CURL* curl = nullptr;
+  std::uint64_t streamed = 0;
+  std::optional<Error> sink_error;
 };
+
+bool streaming(const Response& r) {
+  if (r.sink == nullptr) return false;
+  long status = 0;
+  curl_easy_getinfo(r.curl, CURLINFO_RESPONSE_CODE, &status);
+  return status >= 200 && status < 300;
+}
 
 struct Upload {
   std::string_view data;
@@ -52,7 +65,19 @@ struct Upload {
 
 std::size_t on_write(char* ptr, std::size_t size, std::size_t n, void* user) {
   auto* resp = static_cast<Response*>(user);
-  if (resp->body.size() + size * n > resp->max_body) {
+  if (streaming(*resp)) {
+    resp->streamed += size * n;
+    if (resp->streamed > resp->max_body) {
+      resp->too_large = true;
+      return 0;
+    }
+    if (auto ok = (*resp->sink)(std::string_view(ptr, size * n)); !ok) {
+      resp->sink_error = ok.error();
+      return 0;
+    }
+    return size * n;
+  }
+  if (resp->body.size() + size * n > std::min(resp->max_body, resp->sink ? kMaxSmallBody : resp->max_body)) {
     resp->too_large = true;
     return 0;  // aborts the transfer
   }
@@ -88,7 +113,7 @@ std::size_t on_header(char* buf, std::size_t size, std::size_t n, void* user) {
       resp->too_large = true;
       return 0;
     }
-    if (ec == std::errc{}) resp->body.reserve(static_cast<std::size_t>(len));
+    if (ec == std::errc{} && resp->sink == nullptr) resp->body.reserve(static_cast<std::size_t>(len));
   }
   return size * n;
 }
@@ -132,6 +157,13 @@ class S3Store final : public RemoteStore {
     if (r.status == 404) return std::optional<std::string>{};
     MITHRIL_TRY(expect_ok(r, "GET " + key));
     return std::optional<std::string>(std::move(r.body));
+  }
+
+  Result<bool> get_to(const std::string& key, std::uint64_t max_bytes, const ByteSink& sink) override {
+    MITHRIL_ASSIGN(auto r, request("GET", object_path(key), {}, {}, "GET " + key, max_bytes, &sink));
+    if (r.status == 404) return false;
+    MITHRIL_TRY(expect_ok(r, "GET " + key));
+    return true;
   }
 
   Result<void> put(const std::string& key, std::string_view data) override {
@@ -201,12 +233,9 @@ class S3Store final : public RemoteStore {
     return fail(r.status >= 500 || r.status == 403 ? ErrorCode::kUnavailable : ErrorCode::kIoError, msg);
   }
 
-  Result<Response> request(const std::string& method, const std::string& path,
-                           const std::map<std::string, std::string>& query, std::string_view body,
-                           const std::string& what, std::uint64_t max_body = kMaxSmallBody) {
-    if (m_curl == nullptr) return fail(ErrorCode::kInternal, "curl_easy_init failed");
-    MITHRIL_TRY(check_deadline(what));
-    curl_easy_reset(m_curl);
+  // The signed headers of a request (the caller frees the list).
+  curl_slist* signed_headers(const std::string& method, const std::string& path,
+                             const std::map<std::string, std::string>& query, std::string_view body) const {
     const std::string amz_date = amz_now();
     SigV4Request sig;
     sig.method = method;
@@ -216,16 +245,6 @@ class S3Store final : public RemoteStore {
     sig.headers = {{"host", m_host}, {"x-amz-date", amz_date}, {"x-amz-content-sha256", sig.payload_sha256_hex}};
     if (!m_creds.session_token.empty()) sig.headers["x-amz-security-token"] = m_creds.session_token;
     const std::string auth = sigv4_authorization(sig, m_creds, m_region, "s3", amz_date);
-
-    std::string full = m_scheme + "://" + m_host + path;
-    char sep = '?';
-    for (const auto& [k, v] : query) {
-      full += sep;
-      full += aws_uri_encode(k, false);
-      full += '=';
-      full += aws_uri_encode(v, false);
-      sep = '&';
-    }
     curl_slist* headers = nullptr;
     for (const auto& [k, v] : sig.headers) {
       if (k != "host") headers = curl_slist_append(headers, detail::concat(k, ": ", v).c_str());
@@ -234,9 +253,49 @@ class S3Store final : public RemoteStore {
     headers = curl_slist_append(headers, "Expect:");
     // Not form data (curl's POST default): servers must see the XML body.
     if (method == "POST") headers = curl_slist_append(headers, "Content-Type: application/xml");
+    return headers;
+  }
+
+  std::string full_url(const std::string& path, const std::map<std::string, std::string>& query) const {
+    std::string full = m_scheme + "://" + m_host + path;
+    char sep = '?';
+    for (const auto& [k, v] : query) {
+      full += detail::concat(std::string(1, sep), aws_uri_encode(k, false), "=", aws_uri_encode(v, false));
+      sep = '&';
+    }
+    return full;
+  }
+
+  void set_method(const std::string& method, Upload* up) {
+    if (method == "HEAD") {
+      curl_easy_setopt(m_curl, CURLOPT_NOBODY, 1L);
+    } else if (method == "PUT" || method == "POST") {  // the body from on_read
+      curl_easy_setopt(m_curl, method == "PUT" ? CURLOPT_UPLOAD : CURLOPT_POST, 1L);
+      curl_easy_setopt(m_curl, CURLOPT_READFUNCTION, on_read);
+      curl_easy_setopt(m_curl, CURLOPT_READDATA, up);
+      curl_easy_setopt(m_curl, method == "PUT" ? CURLOPT_INFILESIZE_LARGE : CURLOPT_POSTFIELDSIZE_LARGE,
+                       static_cast<curl_off_t>(up->data.size()));
+    } else if (method != "GET") {
+      curl_easy_setopt(m_curl, CURLOPT_CUSTOMREQUEST, method.c_str());
+    }
+  }
+
+  // One request. The body is kept up to `max_body` bytes, or with a `sink`
+  // a 2xx body is streamed to it (at most `max_body` bytes).
+  Result<Response> request(const std::string& method, const std::string& path,
+                           const std::map<std::string, std::string>& query, std::string_view body,
+                           const std::string& what, std::uint64_t max_body = kMaxSmallBody,
+                           const ByteSink* sink = nullptr) {
+    if (m_curl == nullptr) return fail(ErrorCode::kInternal, "curl_easy_init failed");
+    MITHRIL_TRY(check_deadline(what));
+    curl_easy_reset(m_curl);
+    curl_slist* headers = signed_headers(method, path, query, body);
+    const std::string full = full_url(path, query);
     Response resp;
     resp.max_body = max_body;
     resp.head = method == "HEAD";
+    resp.sink = sink;
+    resp.curl = m_curl;
     Upload up{body, 0};
     curl_easy_setopt(m_curl, CURLOPT_URL, full.c_str());
     curl_easy_setopt(m_curl, CURLOPT_HTTPHEADER, headers);
@@ -246,23 +305,10 @@ class S3Store final : public RemoteStore {
     curl_easy_setopt(m_curl, CURLOPT_WRITEDATA, &resp);
     curl_easy_setopt(m_curl, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(m_curl, CURLOPT_HEADERDATA, &resp);
-    if (method == "HEAD") {
-      curl_easy_setopt(m_curl, CURLOPT_NOBODY, 1L);
-    } else if (method == "PUT") {
-      curl_easy_setopt(m_curl, CURLOPT_UPLOAD, 1L);
-      curl_easy_setopt(m_curl, CURLOPT_READFUNCTION, on_read);
-      curl_easy_setopt(m_curl, CURLOPT_READDATA, &up);
-      curl_easy_setopt(m_curl, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(body.size()));
-    } else if (method == "POST") {
-      curl_easy_setopt(m_curl, CURLOPT_POST, 1L);  // the body from on_read, like PUT
-      curl_easy_setopt(m_curl, CURLOPT_READFUNCTION, on_read);
-      curl_easy_setopt(m_curl, CURLOPT_READDATA, &up);
-      curl_easy_setopt(m_curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-    } else if (method != "GET") {
-      curl_easy_setopt(m_curl, CURLOPT_CUSTOMREQUEST, method.c_str());
-    }
+    set_method(method, &up);
     const CURLcode rc = curl_easy_perform(m_curl);
     curl_slist_free_all(headers);
+    if (resp.sink_error) return std::unexpected(std::move(*resp.sink_error));
     if (resp.too_large) {
       return fail(ErrorCode::kCorruption, url().redacted + ": " + what + ": response larger than " +
                                               std::to_string(max_body) + " bytes");

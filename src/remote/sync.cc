@@ -225,48 +225,58 @@ struct PullEntry {
     if (run.report.first_problem.empty()) run.report.first_problem = e.to_string();
   }
 
-  // The frame of `f`: inline in the manifest, else its object, fetched with
-  // a bound of what a frame of its size can be. nullopt after counting why.
-  std::optional<std::string> frame_of(remote::EntryManifest& m, const FrameworkEntryFiles::File& f) {
-    if (auto it = m.inline_frames.find(f.path); it != m.inline_frames.end()) return std::move(it->second);
-    auto fetched = store.get(remote::object_key(f.digest), remote::max_frame_bytes(f.size));
-    if (!fetched) {
-      run.problem(fetched.error());
-      return std::nullopt;
-    }
-    if (!*fetched) {
-      run.rejected("remote entry " + m.entry.name + " lacks the object of " + f.path);
-      return std::nullopt;
-    }
-    wire += (*fetched)->size();
-    return std::move(**fetched);
-  }
-
-  // Streams `frame` into a temp file beside `final_path`, hashing as it
-  // goes; false after counting why (the temp file goes with `staged`).
-  bool stage(const FrameworkEntryFiles::File& f, std::string_view frame, const std::string& final_path) {
+  // A new temp file beside `final_path`, staged; nullopt after counting why.
+  std::optional<int> create_staged(const std::string& final_path) {
     static std::atomic<std::uint64_t> counter{0};
     const std::string tmp = final_path + ".mithril-pull." + std::to_string(::getpid()) + "." +
                             std::to_string(counter.fetch_add(1));
     if (auto made = make_dirs(env, final_path.substr(0, final_path.find_last_of('/'))); !made) {
       local_failure(made.error());
-      return false;
+      return std::nullopt;
     }
     auto fd = env.open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0600);
     if (!fd) {
       local_failure(fd.error());
-      return false;
+      return std::nullopt;
     }
     staged.add(tmp, final_path);
-    auto ok = remote::decompress_to_fd(env, *fd, frame, f.size, f.digest);
-    (void)env.close(*fd);
-    if (ok) return true;
-    if (ok.error().code != ErrorCode::kCorruption) {
-      local_failure(ok.error());
+    return *fd;
+  }
+
+  // Stages `f`: its frame (inline in the manifest, else its object, streamed
+  // with a bound of what a frame of its size can be) is decoded into a temp
+  // file as it arrives, hashed on the way. false after counting why (the
+  // temp file goes with `staged`).
+  bool fetch(const remote::EntryManifest& m, const FrameworkEntryFiles::File& f, const std::string& final_path) {
+    const auto fd = create_staged(final_path);
+    if (!fd) return false;
+    remote::FrameDecoder decoder(env, *fd, f.size, f.digest);
+    std::optional<Error> decode_error;  // the frame's fault, or a local write
+    const auto feed = [&](std::string_view piece) -> Result<void> {
+      auto ok = decoder.feed(piece);
+      if (!ok) decode_error = ok.error();
+      return ok;
+    };
+    Result<bool> found = true;
+    if (auto it = m.inline_frames.find(f.path); it != m.inline_frames.end()) {
+      (void)feed(it->second);
     } else {
-      run.rejected("remote object for " + f.path + " " + ok.error().message + "; not written");
+      std::uint64_t received = 0;
+      found = store.get_to(remote::object_key(f.digest), remote::max_frame_bytes(f.size),
+                           [&](std::string_view piece) { return received += piece.size(), feed(piece); });
+      wire += received;
     }
-    return false;
+    if (!decode_error && found && *found) {
+      if (auto done = decoder.finish(); !done) decode_error = done.error();
+    }
+    (void)env.close(*fd);
+    if (decode_error) {
+      if (decoder.failed_locally()) return local_failure(*decode_error), false;
+      return run.rejected("remote object for " + f.path + " " + decode_error->message + "; not written"), false;
+    }
+    if (!found) return run.problem(found.error()), false;
+    if (!*found) return run.rejected("remote entry " + m.entry.name + " lacks the object of " + f.path), false;
+    return true;
   }
 };
 
@@ -289,8 +299,7 @@ void pull_entry(SyncRun& run, Cache& cache, RemoteStore& store, const std::strin
     auto st = pull.env.stat(final_path);
     if (!st) return pull.local_failure(st.error());
     if (*st) continue;  // keep what is here (checked before every run)
-    const auto frame = pull.frame_of(*manifest, f);
-    if (!frame || !pull.stage(f, *frame, final_path)) return;
+    if (!pull.fetch(*manifest, f, final_path)) return;
     pull.logical += f.size;
     ++pull.objects;
   }
