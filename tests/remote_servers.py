@@ -218,6 +218,14 @@ class FakeRedis:
             return self._scan(c, args)
         if cmd == "GET":
             return self._get(c, self.data.get(args[1]))
+        if cmd == "GETRANGE":
+            v = self.data.get(args[1], b"")
+            start, end = int(args[2]), int(args[3])
+            if isinstance(v, Trickle):
+                v = Trickle(v.data[start:end + 1], v.delay)
+            elif isinstance(v, bytes):
+                v = v[start:end + 1]
+            return self._get(c, v)
         if cmd == "SET":
             self.data[args[1]] = args[2]
             c.sendall(b"+OK\r\n")

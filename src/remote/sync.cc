@@ -346,10 +346,13 @@ void add_counters(Cache& cache, const SyncReport& r, bool push) {
   cache.add_counter(push ? Counter::kRemoteBytesOut : Counter::kRemoteBytesIn, static_cast<std::int64_t>(r.wire_bytes));
 }
 
-// The listing step's failure is a counted remote failure (fail open).
+// The listing step's failure is a counted remote failure (fail open), and
+// the remote gave up: nothing can be done without a listing (and a listing
+// that never ends should not be waited for twice in one run).
 SyncReport listing_failed(SyncRun& run, Cache& cache, const Error& e, bool push) {
   run.failed(e);
   SyncReport r = run.finish();
+  r.remote_gave_up = true;
   add_counters(cache, r, push);
   (void)cache.flush();
   return r;
