@@ -136,6 +136,33 @@ def with_env(mithril, extra):
 
 # ---- misbehaving servers (tests/system/test_hostile_remote.py) ----
 
+def _listener():
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    return sock
+
+
+class _LoopbackServer:
+    """Listens on 127.0.0.1 (self.port) and calls self._accept(connection)
+    in a thread for every connection until self.stop is set."""
+
+    def _start(self):
+        self.sock = _listener()
+        self.port = self.sock.getsockname()[1]
+        self.stop = threading.Event()
+        threading.Thread(target=self._loop, daemon=True).start()
+
+    def _loop(self):
+        self.sock.settimeout(0.2)
+        while not self.stop.is_set():
+            try:
+                c = self.sock.accept()[0]
+            except OSError:
+                continue
+            self._accept(c)
+
 class WrongType:
     """GET of this key answers -WRONGTYPE (a hash or list under our key)."""
 
@@ -176,31 +203,19 @@ def _read_command(f):
     return args
 
 
-class FakeRedis:
+class FakeRedis(_LoopbackServer):
     """A RESP server on 127.0.0.1 serving `data` ({key bytes: bytes or one of
     the behaviours above}). `scan` is "normal" (one page), "forever" (cursor
     never returns to 0) or "huge_array" (declares two billion keys)."""
 
     def __init__(self, data, scan="normal"):
         self.data, self.scan = dict(data), scan
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.port = self.sock.getsockname()[1]
-        self.stop = threading.Event()
         self.conns = []
-        threading.Thread(target=self._accept, daemon=True).start()
+        self._start()
 
-    def _accept(self):
-        self.sock.settimeout(0.2)
-        while not self.stop.is_set():
-            try:
-                c = self.sock.accept()[0]
-            except OSError:
-                continue
-            self.conns.append(c)
-            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
+    def _accept(self, c):
+        self.conns.append(c)
+        threading.Thread(target=self._serve, args=(c,), daemon=True).start()
 
     def _serve(self, c):
         with contextlib.suppress(OSError, ValueError):
@@ -291,34 +306,22 @@ def fake_redis(data, scan="normal"):
         server.close()
 
 
-class SlowProxy:
+class SlowProxy(_LoopbackServer):
     """A TCP proxy on 127.0.0.1 in front of `upstream_port` that passes the
     server's bytes at `rate` bytes/s; with `stall_after`, a connection stops
     passing them (without closing) once it has passed that many."""
 
     def __init__(self, upstream_port, rate=None, stall_after=None):
         self.upstream, self.rate, self.stall_after = upstream_port, rate, stall_after
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.port = self.sock.getsockname()[1]
-        self.stop = threading.Event()
         self.socks = []
-        threading.Thread(target=self._accept, daemon=True).start()
+        self._start()
 
-    def _accept(self):
-        self.sock.settimeout(0.2)
-        while not self.stop.is_set():
-            try:
-                down = self.sock.accept()[0]
-            except OSError:
-                continue
-            up = socket.create_connection(("127.0.0.1", self.upstream), timeout=10)
-            up.settimeout(None)
-            self.socks += [down, up]
-            threading.Thread(target=self._pump, args=(down, up, False), daemon=True).start()
-            threading.Thread(target=self._pump, args=(up, down, True), daemon=True).start()
+    def _accept(self, down):
+        up = socket.create_connection(("127.0.0.1", self.upstream), timeout=10)
+        up.settimeout(None)
+        self.socks += [down, up]
+        threading.Thread(target=self._pump, args=(down, up, False), daemon=True).start()
+        threading.Thread(target=self._pump, args=(up, down, True), daemon=True).start()
 
     def _pump(self, src, dst, slow):
         passed = 0

@@ -65,8 +65,6 @@ class RemoteDeadline {
   // What a wait may take: `cap_ms`, or less when the deadline is nearer
   // (at least 1 ms while not expired, 0 once expired).
   std::int64_t wait_ms(std::int64_t cap_ms) const;
-  // True when the deadline, not `cap_ms`, bounds the next wait.
-  bool binds(std::int64_t cap_ms) const { return !m_none && wait_ms(cap_ms) < cap_ms; }
 
  private:
   bool m_none = true;
