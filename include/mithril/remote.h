@@ -62,8 +62,9 @@ class RemoteDeadline {
   static RemoteDeadline in_ms(std::int64_t ms);
   bool none() const { return m_none; }
   bool expired() const;
-  // What a wait may take: `cap_ms`, or less when the deadline is nearer
-  // (at least 1 ms while not expired, 0 once expired).
+  // What a wait may take: `cap_ms`, or less when the deadline is nearer;
+  // never below 1 ms (0 means "no timeout" to the OS, hiredis and curl), so
+  // callers check expired() before waiting.
   std::int64_t wait_ms(std::int64_t cap_ms) const;
 
  private:

@@ -26,10 +26,9 @@ RemoteDeadline RemoteDeadline::in_ms(std::int64_t ms) {
 bool RemoteDeadline::expired() const { return !m_none && steady_ns() >= m_at_ns; }
 
 std::int64_t RemoteDeadline::wait_ms(std::int64_t cap_ms) const {
-  if (m_none) return cap_ms;
-  const std::int64_t left_ns = m_at_ns - steady_ns();
-  if (left_ns <= 0) return 0;
-  return std::min(cap_ms, std::max<std::int64_t>(1, (left_ns + 999'999) / 1'000'000));
+  std::int64_t ms = cap_ms;
+  if (!m_none) ms = std::min(ms, (m_at_ns - steady_ns() + 999'999) / 1'000'000);
+  return std::max<std::int64_t>(1, ms);  // 0 would mean "no timeout" to the OS, hiredis and curl
 }
 
 Result<void> RemoteStore::check_deadline(const std::string& what) const {

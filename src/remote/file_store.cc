@@ -83,7 +83,8 @@ class FileStore final : public RemoteStore {
   static constexpr int kMaxDepth = 16;
 
   std::unexpected<Error> refuse(const std::string& key, const std::string& why) const {
-    return std::unexpected(Error{ErrorCode::kCorruption, url().redacted + ": " + key + " " + why + "; not read", 0});
+    const std::string message = url().redacted + ": " + key + " " + why + "; not read";
+    return std::unexpected(Error{ErrorCode::kCorruption, message, 0});
   }
 
   // `key` opened for reading if it is a regular file of at most
@@ -157,7 +158,8 @@ class FileStore final : public RemoteStore {
   Result<void> walk(const std::string& rel_dir, int depth, Walk& w) {
     MITHRIL_TRY(check_deadline("list " + rel_dir));
     if (depth > kMaxDepth || ++w.dirs > kMaxListCalls) {
-      return fail(ErrorCode::kCorruption, url().redacted + ": list " + w.prefix + ": too many or too deep directories");
+      return fail(ErrorCode::kCorruption,
+                  url().redacted + ": list " + w.prefix + ": too many or too deep directories");
     }
     const std::string& prefix = w.prefix;
     const std::string dir = rel_dir.empty() ? m_root : m_root + "/" + rel_dir;

@@ -69,7 +69,8 @@ class RedisStore final : public RemoteStore {
     const std::string what = "GETRANGE " + key;
     for (std::uint64_t off = 0;; off += kPiece) {
       const std::string last = std::to_string(off + kPiece - 1);
-      MITHRIL_ASSIGN(const Reply r, command({"GETRANGE", m_prefix + key, std::to_string(off), last}, what, kPiece + 64));
+      MITHRIL_ASSIGN(const Reply r,
+                     command({"GETRANGE", m_prefix + key, std::to_string(off), last}, what, kPiece + 64));
       if (r->type != REDIS_REPLY_STRING) return unexpected_reply(what, ErrorCode::kCorruption);
       if (r->len > kPiece) return bad_key(what, "a piece larger than asked for");
       if (off == 0 && r->len == 0) return false;  // missing (objects are never empty)
@@ -110,7 +111,8 @@ class RedisStore final : public RemoteStore {
       if (page >= kMaxListCalls || out.size() > kMaxListedKeys) {
         return bad_key("SCAN " + prefix, "did not end after " + std::to_string(page) + " pages");
       }
-      MITHRIL_ASSIGN(const Reply r, command({"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"}, "SCAN", kMaxScanReply));
+      MITHRIL_ASSIGN(const Reply r,
+                     command({"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"}, "SCAN", kMaxScanReply));
       if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[0]->type != REDIS_REPLY_STRING) {
         return unexpected_reply("SCAN", ErrorCode::kUnavailable);
       }
@@ -162,7 +164,8 @@ class RedisStore final : public RemoteStore {
     if (m_ctx != nullptr) return {};
     MITHRIL_TRY(check_deadline("connect"));
     const int port = url().port > 0 ? url().port : 6379;
-    m_ctx = redisConnectWithTimeout(url().host.c_str(), port, to_timeval(deadline().wait_ms(m_options.connect_timeout_ms)));
+    const timeval wait = to_timeval(deadline().wait_ms(m_options.connect_timeout_ms));
+    m_ctx = redisConnectWithTimeout(url().host.c_str(), port, wait);
     if (m_ctx == nullptr || m_ctx->err != 0) {
       const std::string why = m_ctx != nullptr ? m_ctx->errstr : "out of memory";
       const bool timeout = m_ctx != nullptr && m_ctx->err == REDIS_ERR_IO && why.find("timed out") != std::string::npos;
@@ -198,8 +201,9 @@ class RedisStore final : public RemoteStore {
     return broken(what, timeout ? "timed out" : why, timeout ? ErrorCode::kTimeout : ErrorCode::kUnavailable);
   }
 
-  Result<Reply> raw_command(const std::vector<std::string>& args, const std::string& what, std::uint64_t max_reply) {
-    if (auto ok = check_deadline(what); !ok) return broken(what, "the remote deadline passed", ErrorCode::kTimeout);
+  Result<Reply> raw_command(const std::vector<std::string>& args, const std::string& what,
+                            std::uint64_t max_reply) {
+    if (deadline().expired()) return broken(what, "the remote deadline passed", ErrorCode::kTimeout);
     std::vector<const char*> argv;
     std::vector<std::size_t> lens;
     for (const auto& a : args) {
@@ -209,7 +213,8 @@ class RedisStore final : public RemoteStore {
     if (redisAppendCommandArgv(m_ctx, static_cast<int>(argv.size()), argv.data(), lens.data()) != REDIS_OK) {
       return io_failure(what);
     }
-    for (int done = 0; done == 0;) {
+    for (int done = 0; done == 0;) {  // a server that reads slowly is bounded too
+      if (deadline().expired()) return broken(what, "the remote deadline passed", ErrorCode::kTimeout);
       set_read_timeout();
       if (redisBufferWrite(m_ctx, &done) != REDIS_OK) return io_failure(what);
     }

@@ -169,7 +169,9 @@ Result<EntryManifest> decode_manifest(std::string_view text, const std::string& 
     if (m.partition != want_partition) return bad("is for partition '" + m.partition + "', not " + want_partition);
     m.entry.name = j.at("name").get<std::string>();
     m.entry.kind = j.at("kind").get<std::string>();
-    if (j.contains("compile_ns")) m.entry.compile_ns = std::clamp<std::int64_t>(detail::json_i64(j.at("compile_ns")), 0, kMaxCompileNs);
+    if (j.contains("compile_ns")) {
+      m.entry.compile_ns = std::clamp<std::int64_t>(detail::json_i64(j.at("compile_ns")), 0, kMaxCompileNs);
+    }
     if (auto ok = validate_entry_path(m.entry.name); !ok) return bad("names an unsafe entry: " + ok.error().message);
     std::set<std::string> seen;
     std::uint64_t total = 0;

@@ -327,9 +327,11 @@ class S3Store final : public RemoteStore {
   // what the deadline leaves, when there is one.
   void set_timeouts() {
     const RemoteDeadline& d = deadline();
-    curl_easy_setopt(m_curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(d.wait_ms(m_options.connect_timeout_ms)));
+    const long connect_ms = static_cast<long>(d.wait_ms(m_options.connect_timeout_ms));
+    const long stall_s = std::max(1L, static_cast<long>(m_options.io_timeout_ms / 1000));
+    curl_easy_setopt(m_curl, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
     curl_easy_setopt(m_curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(m_curl, CURLOPT_LOW_SPEED_TIME, std::max(1L, static_cast<long>(m_options.io_timeout_ms / 1000)));
+    curl_easy_setopt(m_curl, CURLOPT_LOW_SPEED_TIME, stall_s);
     if (!d.none()) curl_easy_setopt(m_curl, CURLOPT_TIMEOUT_MS, static_cast<long>(d.wait_ms(INT32_MAX)));
   }
 
