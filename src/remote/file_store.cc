@@ -6,11 +6,14 @@
 // writing).
 //
 // Nothing in the directory is trusted: get() opens with O_NOFOLLOW |
-// O_NONBLOCK and refuses (kCorruption) a symlink, FIFO, device or directory
-// without reading it, and reads at most the caller's bound; list() walks at
+// O_NONBLOCK and refuses (kCorruption) a symlink, FIFO, device, socket or
+// directory without reading it, and a file it may not open (EACCES: one
+// bad key, not a dead remote), and reads at most the caller's bound; list() walks at
 // most kMaxListCalls directories, 16 levels deep, without following
 // symlinks, and checks the deadline in every directory.
 #include <fcntl.h>
+
+#include <cerrno>
 
 #include "remote/stores.h"
 
@@ -96,7 +99,11 @@ class FileStore final : public RemoteStore {
     auto fd = m_env.open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0);
     if (!fd) {
       if (fd.error().sys_errno == ENOENT) return std::optional<int>{};
-      if (fd.error().sys_errno == ELOOP) return refuse(key, "is a symbolic link");
+      const int err = fd.error().sys_errno;
+      if (err == ELOOP) return refuse(key, "is a symbolic link");
+      if (err == EACCES || err == EPERM || err == ENXIO || err == ENOTDIR) {  // this key only
+        return refuse(key, "cannot be opened: " + fd.error().message);
+      }
       return annotate(Result<std::optional<int>>(std::unexpected(fd.error())), "open " + key);
     }
     auto st = annotate(m_env.fstat(*fd), "fstat " + key);

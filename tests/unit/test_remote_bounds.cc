@@ -114,6 +114,13 @@ TEST(FileRemote, RefusesWhatIsNotARegularFileWithoutReadingIt) {
     ASSERT_FALSE(streamed) << key;
     EXPECT_EQ(streamed.error().code, ErrorCode::kCorruption) << key;
   }
+  if (::geteuid() != 0) {  // root reads a mode-000 file anyway
+    ASSERT_TRUE(store->put("v1/objects/ab/private", "x"));
+    std::filesystem::permissions(dir / "v1/objects/ab/private", std::filesystem::perms::none);
+    auto denied = store->get("v1/objects/ab/private", 10);
+    ASSERT_FALSE(denied);
+    EXPECT_EQ(denied.error().code, ErrorCode::kCorruption);  // one bad key, not a dead remote
+  }
   auto too_big = store->get("v1/objects/ab/good", 9);
   ASSERT_FALSE(too_big);
   EXPECT_EQ(too_big.error().code, ErrorCode::kCorruption);
