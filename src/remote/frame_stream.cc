@@ -51,6 +51,18 @@ Result<void> FrameDecoder::check_header(std::string_view piece, bool last) {
 }
 
 Result<void> FrameDecoder::feed(std::string_view piece) {
+  auto ok = feed_checked(piece);
+  m_refused = m_refused || (!ok && ok.error().code == ErrorCode::kCorruption);
+  return ok;
+}
+
+Result<void> FrameDecoder::finish() {
+  auto ok = finish_checked();
+  m_refused = m_refused || (!ok && ok.error().code == ErrorCode::kCorruption);
+  return ok;
+}
+
+Result<void> FrameDecoder::feed_checked(std::string_view piece) {
   State& s = *m_state;
   if (s.dctx == nullptr) return fail(ErrorCode::kInternal, "zstd: out of memory");
   if (!s.header_checked) MITHRIL_TRY(check_header(piece, false));
@@ -73,7 +85,7 @@ Result<void> FrameDecoder::feed(std::string_view piece) {
   return {};
 }
 
-Result<void> FrameDecoder::finish() {
+Result<void> FrameDecoder::finish_checked() {
   if (!m_state->header_checked) MITHRIL_TRY(check_header({}, true));
   if (!m_ended) return bad("its zstd frame is truncated");
   if (m_written != m_size) return bad("its zstd frame holds fewer bytes than it declares");

@@ -36,9 +36,13 @@ class FrameDecoder {
   // Checks that the frame ended, with the declared size and digest.
   Result<void> finish();
   bool failed_locally() const { return m_local_failure; }
+  // True once the decoder refused the frame (its kCorruption).
+  bool refused() const { return m_refused; }
 
  private:
   Result<void> check_header(std::string_view piece, bool last);
+  Result<void> feed_checked(std::string_view piece);
+  Result<void> finish_checked();
 
   struct State;
   std::unique_ptr<State> m_state;
@@ -49,6 +53,7 @@ class FrameDecoder {
   std::uint64_t m_written = 0;
   bool m_ended = false;
   bool m_local_failure = false;
+  bool m_refused = false;
 };
 
 }  // namespace mithril::remote

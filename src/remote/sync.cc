@@ -243,40 +243,46 @@ struct PullEntry {
     return *fd;
   }
 
-  // Stages `f`: its frame (inline in the manifest, else its object, streamed
-  // with a bound of what a frame of its size can be) is decoded into a temp
-  // file as it arrives, hashed on the way. false after counting why (the
-  // temp file goes with `staged`).
+  // Feeds `f`'s frame to `decoder` and finishes it: the frame inline in the
+  // manifest, else its object, streamed with a bound of what a frame of its
+  // size can be. false when the object is missing.
+  Result<bool> receive(const remote::EntryManifest& m, const FrameworkEntryFiles::File& f,
+                       remote::FrameDecoder& decoder) {
+    if (auto it = m.inline_frames.find(f.path); it != m.inline_frames.end()) {
+      MITHRIL_TRY(decoder.feed(it->second));
+    } else {
+      std::uint64_t received = 0;
+      const auto feed = [&](std::string_view piece) {
+        received += piece.size();
+        return decoder.feed(piece);
+      };
+      auto found = store.get_to(remote::object_key(f.digest), remote::max_frame_bytes(f.size), feed);
+      wire += received;
+      if (!found || !*found) return found;
+    }
+    MITHRIL_TRY(decoder.finish());
+    return true;
+  }
+
+  // Stages `f`, decoded into a temp file as it arrives and hashed on the
+  // way. false after counting why (the temp file goes with `staged`).
   bool fetch(const remote::EntryManifest& m, const FrameworkEntryFiles::File& f, const std::string& final_path) {
     const auto fd = create_staged(final_path);
     if (!fd) return false;
     remote::FrameDecoder decoder(env, *fd, f.size, f.digest);
-    std::optional<Error> decode_error;  // the frame's fault, or a local write
-    const auto feed = [&](std::string_view piece) -> Result<void> {
-      auto ok = decoder.feed(piece);
-      if (!ok) decode_error = ok.error();
-      return ok;
-    };
-    Result<bool> found = true;
-    if (auto it = m.inline_frames.find(f.path); it != m.inline_frames.end()) {
-      (void)feed(it->second);
-    } else {
-      std::uint64_t received = 0;
-      found = store.get_to(remote::object_key(f.digest), remote::max_frame_bytes(f.size),
-                           [&](std::string_view piece) { return received += piece.size(), feed(piece); });
-      wire += received;
-    }
-    if (!decode_error && found && *found) {
-      if (auto done = decoder.finish(); !done) decode_error = done.error();
-    }
+    const auto found = receive(m, f, decoder);
     (void)env.close(*fd);
-    if (decode_error) {
-      if (decoder.failed_locally()) return local_failure(*decode_error), false;
-      return run.rejected("remote object for " + f.path + " " + decode_error->message + "; not written"), false;
+    if (found && *found) return true;
+    if (found) {
+      run.rejected("remote entry " + m.entry.name + " lacks the object of " + f.path);
+    } else if (decoder.failed_locally()) {
+      local_failure(found.error());
+    } else if (decoder.refused()) {
+      run.rejected("remote object for " + f.path + " " + found.error().message + "; not written");
+    } else {
+      run.problem(found.error());  // the remote's own answer
     }
-    if (!found) return run.problem(found.error()), false;
-    if (!*found) return run.rejected("remote entry " + m.entry.name + " lacks the object of " + f.path), false;
-    return true;
+    return false;
   }
 };
 
