@@ -10,6 +10,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <thread>
 
 #include <mithril/remote.h>
@@ -24,14 +25,9 @@ namespace {
 using testing::TempDir;
 
 std::string pseudo_random(std::size_t n) {
+  std::mt19937_64 gen(42);
   std::string out(n, '\0');
-  std::uint64_t x = 0x9E3779B97F4A7C15ull;
-  for (auto& c : out) {
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    c = static_cast<char>(x);
-  }
+  for (auto& c : out) c = static_cast<char>(gen());
   return out;
 }
 
