@@ -142,6 +142,8 @@ def test_hostile_redis_bad_keys_are_rejected_one_by_one(mithril_bin, tmp_path):
     before = snapshot(tmp_path, b.root)
     with rs.fake_redis(data) as server:
         r, took = pull(b, f"redis://127.0.0.1:{server.port}")
+        first, code, err = run_job(b, f"redis://127.0.0.1:{server.port}")  # the bad keys again, under `run`
+    assert code == 7 and first < SLACK_S, err
     assert took < 60, took
     assert r["entries_transferred"] == 2 and r["rejected"] == 6, r
     assert r["errors"] == 0 and r["timeouts"] == 0 and not r["remote_gave_up"], r
@@ -154,7 +156,7 @@ def test_hostile_redis_bad_keys_are_rejected_one_by_one(mithril_bin, tmp_path):
             assert not os.path.exists(p), name
     assert not [p for p in pathlib.Path(d).rglob("*") if ".mithril-pull." in p.name]
     assert snapshot(tmp_path, b.root) == before
-    assert b.stats()["counters"]["remote_rejected"] == 6
+    assert b.stats()["counters"]["remote_rejected"] == 12  # 6 by the pull, 6 again by the run's pull
 
 
 def test_hostile_file_remote_fifo_and_dev_zero_are_refused_unread(mithril_bin, tmp_path):
@@ -258,11 +260,18 @@ def test_s3_slow_download_completes_and_a_stalled_one_times_out(mithril_bin, tmp
         assert took > 4, took  # it really was slow
         stalled = Mithril(mithril_bin, tmp_path / "stalled" / "root")
         stalled.env.update(dict(rs.S3_CREDENTIALS, **timeouts))
+        inductor_dir(stalled)  # creates the root
+        before = snapshot(tmp_path, stalled.root)
         with rs.slow_proxy(port, stall_after=256 << 10) as proxy:
-            r, took = pull(stalled, f"s3://{bucket}?endpoint=http://127.0.0.1:{proxy.port}")
+            url = f"s3://{bucket}?endpoint=http://127.0.0.1:{proxy.port}"
+            r, took = pull(stalled, url)
+            first, code, err = run_job(stalled, url)
         assert r["entries_transferred"] == 0 and r["timeouts"] == 1 and r["remote_gave_up"], r
         assert took < SLACK_S, took
+        assert code == 7 and first < SLACK_S, err
         assert not os.path.exists(os.path.join(inductor_dir(stalled), entry_file("bigone")))
+        assert not [p for p in stalled.root.rglob("*") if ".mithril-pull." in p.name]
+        assert snapshot(tmp_path, stalled.root) == before
 
 
 RSS_WRAPPER = """import resource, subprocess, sys
