@@ -12,6 +12,7 @@
 // keys. WRONGTYPE (a key of another type) is kCorruption: one bad key.
 #include <hiredis/hiredis.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "remote/stores.h"
@@ -56,7 +57,8 @@ class RedisStore final : public RemoteStore {
   ~RedisStore() override { disconnect(); }
 
   Result<std::optional<std::string>> get(const std::string& key, std::uint64_t max_bytes) override {
-    MITHRIL_ASSIGN(const Reply r, command({"GET", m_prefix + key}, "GET " + key, max_bytes + 64));
+    const std::uint64_t reply_max = std::max(max_bytes, max_bytes + 64);  // the bulk header too; saturating
+    MITHRIL_ASSIGN(const Reply r, command({"GET", m_prefix + key}, "GET " + key, reply_max));
     if (r->type == REDIS_REPLY_NIL) return std::optional<std::string>{};
     if (r->type != REDIS_REPLY_STRING) return unexpected_reply("GET " + key, ErrorCode::kCorruption);
     if (r->len > max_bytes) return bad_key("GET " + key, "larger than " + std::to_string(max_bytes) + " bytes");
