@@ -334,10 +334,15 @@ class SlowProxy(_LoopbackServer):
                 if slow and self.stall_after is not None and passed + len(data) > self.stall_after:
                     self.stop.wait()  # holds the connection open, passes nothing more
                     return
-                dst.sendall(data)
                 passed += len(data)
-                if slow and self.rate:
-                    time.sleep(len(data) / self.rate)
+                throttled = slow and self.rate
+                step = max(1, int(self.rate * 0.05)) if throttled else len(data)
+                for i in range(0, len(data), step):  # a slice every 50 ms at most, 1 byte at 2 B/s
+                    if self.stop.is_set():
+                        return
+                    dst.sendall(data[i:i + step])
+                    if throttled:
+                        time.sleep(len(data[i:i + step]) / self.rate)
 
     def close(self):
         self.stop.set()
