@@ -1,5 +1,6 @@
 """Prints the hardening summary of a `make test` run (issue 5): what the
-crash, fault, power-loss, concurrency, fuzzing and hostile-input suites did,
+crash, fault, power-loss, concurrency, fuzzing, hostile-input and
+hostile-remote suites did,
 read from the JSON files they leave in MITHRIL_REPORT_DIR. Every figure is
 what the suites measured in this run; a suite that did not run shows as
 "not run".
@@ -63,6 +64,25 @@ def main():
     rows.append(("hostile-input cases (bundles, manifests, remote bytes, damaged files, bad input)",
                  f"{sum(h['passed'] for h in hostile)} of {len(hostile)} refused or repaired as specified",
                  str(sum(not h["passed"] for h in hostile))))
+    remote = load(d, "hostile_remote.json") or {}
+    if "peak_rss_bytes" in remote:
+        mib = 1 << 20
+        rows.append(("peak RSS of `mithril run --remote` against a lying remote (target < 2x the largest "
+                     "legitimate file)", f"{remote['peak_rss_bytes'] / mib:.1f} MiB with a "
+                     f"{remote['largest_file_bytes'] / mib:.0f} MiB file (baseline run "
+                     f"{remote['baseline_rss_bytes'] / mib:.1f} MiB): " +
+                     ("target met" if remote["peak_rss_bytes"] < 2 * remote["largest_file_bytes"] else "TARGET MISSED"),
+                     "0"))
+    else:
+        rows.append(("peak RSS of `mithril run --remote` against a lying remote", "not run", "-"))
+    if remote.get("hung_start_s"):
+        starts = remote["hung_start_s"]
+        rows.append((f"start of the job against a hung remote (target <= remote_deadline_s + 2 s, "
+                     f"deadline {remote['deadline_s']} s)", f"at most {max(starts.values()):.2f} s ("
+                     + ", ".join(f"{k} {v:.2f} s" for k, v in starts.items()) + "): " +
+                     ("target met" if max(starts.values()) <= remote["deadline_s"] + 2 else "TARGET MISSED"), "0"))
+    else:
+        rows.append(("start of the job against a hung remote", "not run", "-"))
     print("\n## Hardening report (this run)\n")
     print("| what | count | lost or invalid entries served |")
     print("|---|---|---|")

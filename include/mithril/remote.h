@@ -15,8 +15,16 @@
 //
 // Errors: a missing key is a miss (nullopt / false), never an error. A
 // failure is kTimeout when a bounded wait ran out (connect, stalled
-// transfer) and kUnavailable / kIoError otherwise. Messages never contain
-// credentials.
+// transfer, the deadline) and kUnavailable / kIoError otherwise: those are
+// about the remote as a whole. kCorruption is about one key only (an object
+// larger than the caller's bound, a file:// object that is not a regular
+// file, a Redis key of the wrong type): callers reject that key and go on.
+// Messages never contain credentials.
+//
+// Trust: nothing a remote says sizes a buffer or a loop before it is
+// bounded. get() takes the most bytes the caller accepts; listings are
+// bounded in pages, keys and bytes; every call of a store is bounded by its
+// deadline (set_deadline) as well as by its own timeouts.
 //
 // Thread safety: one RemoteStore serves one thread at a time (it owns a
 // connection). Open one per worker for parallelism (open_remote is cheap:
@@ -44,6 +52,32 @@ class Cache;
 enum class RemoteMode { kReadWrite, kReadOnly, kWriteOnly };
 const char* remote_mode_name(RemoteMode mode);
 
+// The point in time by which a whole operation (a pull, a push) must be
+// done; every remote call checks it and waits at most what is left.
+// Copyable; thread-safe (immutable).
+class RemoteDeadline {
+ public:
+  RemoteDeadline() = default;  // none: calls are bounded by their own timeouts only
+  // `ms` from now; ms <= 0 means none.
+  static RemoteDeadline in_ms(std::int64_t ms);
+  bool none() const { return m_none; }
+  bool expired() const;
+  // What a wait may take: `cap_ms`, or less when the deadline is nearer;
+  // never below 1 ms (0 means "no timeout" to the OS, hiredis and curl), so
+  // callers check expired() before waiting.
+  std::int64_t wait_ms(std::int64_t cap_ms) const;
+
+ private:
+  bool m_none = true;
+  std::int64_t m_at_ns = 0;  // steady clock
+};
+
+// Bounds on what one call may receive (docs/remote.md, "Trust boundaries").
+inline constexpr std::uint64_t kMaxManifestBytes = 8ull << 20;  // a manifest, a tag, a keyed manifest
+inline constexpr std::uint64_t kMaxFileBytes = 4ull << 30;       // one file of an entry, uncompressed
+inline constexpr std::uint64_t kMaxListedKeys = 1ull << 20;      // keys one list() returns
+inline constexpr std::uint64_t kMaxListCalls = 100000;           // SCAN / ListObjects pages, directories walked
+
 struct RemoteOptions {
   int connect_timeout_ms = 2000;  // to establish a connection
   int io_timeout_ms = 10000;      // a request with no progress for this long fails as kTimeout
@@ -67,23 +101,40 @@ Result<RemoteUrl> parse_remote_url(std::string_view url);
 class RemoteStore {
  public:
   virtual ~RemoteStore() = default;
-  // The object's bytes; nullopt when the key does not exist.
-  virtual Result<std::optional<std::string>> get(const std::string& key) = 0;
+  // The object's bytes; nullopt when the key does not exist. An object
+  // larger than `max_bytes` is kCorruption, found without holding more than
+  // about `max_bytes` of it in memory.
+  virtual Result<std::optional<std::string>> get(const std::string& key, std::uint64_t max_bytes) = 0;
+  // Streams the object's bytes to `sink` in pieces as they arrive (at most
+  // about 1 MiB each), so no more than a piece is held; false when the key
+  // does not exist (or is empty: objects never are). More than `max_bytes`
+  // is kCorruption; an error from `sink` aborts the transfer and is
+  // returned as is. The default calls get() and passes one piece.
+  using ByteSink = std::function<Result<void>(std::string_view)>;
+  virtual Result<bool> get_to(const std::string& key, std::uint64_t max_bytes, const ByteSink& sink);
   // Stores `data` under `key`, replacing it; readers see the old or the new
   // value, never a part.
   virtual Result<void> put(const std::string& key, std::string_view data) = 0;
   virtual Result<bool> exists(const std::string& key) = 0;
   // false when the key did not exist.
   virtual Result<bool> remove(const std::string& key) = 0;
-  // Every key starting with `prefix`, in no particular order.
+  // Every key starting with `prefix`, in no particular order; at most
+  // kMaxListedKeys of them in at most kMaxListCalls requests (more is
+  // kCorruption: a listing that never ends).
   virtual Result<std::vector<std::string>> list(const std::string& prefix) = 0;
   const RemoteUrl& url() const { return m_url; }
+  // Every later call waits at most until `deadline`, then fails as kTimeout.
+  virtual void set_deadline(RemoteDeadline deadline) { m_deadline = deadline; }
+  const RemoteDeadline& deadline() const { return m_deadline; }
 
  protected:
   explicit RemoteStore(RemoteUrl url) : m_url(std::move(url)) {}
+  // kTimeout naming `what` once the deadline passed.
+  Result<void> check_deadline(const std::string& what) const;
 
  private:
   RemoteUrl m_url;
+  RemoteDeadline m_deadline;
 };
 
 // Opens the store a URL names. The mode is enforced here: put/remove on a

@@ -12,6 +12,7 @@
 #include <mithril/log.h>
 #include <mithril/remote.h>
 
+#include "remote/frame_stream.h"
 #include "remote/remote_layout.h"
 #include "util/hex.h"
 #include "util/json_util.h"
@@ -26,6 +27,26 @@ std::string keyed_path(const CacheKey& key) {
 void count_failure(Cache& cache, const Error& e) {
   cache.add_counter(e.code == ErrorCode::kTimeout ? Counter::kRemoteTimeouts : Counter::kRemoteErrors, 1);
   MITHRIL_LOG(LogLevel::kWarn, "remote_error", {{"op", std::string("keyed")}, {"error", e.to_string()}});
+}
+
+void count_rejected(Cache& cache, const std::string& why) {
+  cache.add_counter(Counter::kRemoteRejected, 1);
+  MITHRIL_LOG(LogLevel::kWarn, "remote_rejected", {{"why", why}});
+}
+
+// What `key` names in the remote, at most `max_bytes` of it (nullopt:
+// missing). An error was counted here (kCorruption as a rejection, the rest
+// as a remote failure): the lookup is a miss.
+Result<std::optional<std::string>> fetch_counted(Cache& cache, RemoteStore& remote, const std::string& key,
+                                                 std::uint64_t max_bytes) {
+  auto got = remote.get(key, max_bytes);
+  if (got) return got;
+  if (got.error().code == ErrorCode::kCorruption) {
+    count_rejected(cache, got.error().to_string());
+  } else {
+    count_failure(cache, got.error());
+  }
+  return got;
 }
 
 }  // namespace
@@ -71,16 +92,11 @@ Result<std::optional<Entry>> get_entry_through(Cache& cache, RemoteStore& remote
   MITHRIL_ASSIGN(auto local, cache.get_entry(key));
   if (local || remote.url().mode == RemoteMode::kWriteOnly) return local;
   const auto rejected = [&](const std::string& why) -> Result<std::optional<Entry>> {
-    cache.add_counter(Counter::kRemoteRejected, 1);
-    MITHRIL_LOG(LogLevel::kWarn, "remote_rejected", {{"why", why}});
+    count_rejected(cache, why);
     return std::optional<Entry>{};
   };
-  auto text = remote.get(keyed_path(key));
-  if (!text) {
-    count_failure(cache, text.error());
-    return std::optional<Entry>{};  // fail open: a miss
-  }
-  if (!*text) return std::optional<Entry>{};
+  auto text = fetch_counted(cache, remote, keyed_path(key), kMaxManifestBytes);
+  if (!text || !*text) return std::optional<Entry>{};  // fail open: a miss
   std::uint64_t wire = (*text)->size();
   std::vector<EntryFile> files;
   try {
@@ -97,16 +113,15 @@ Result<std::optional<Entry>> get_entry_through(Cache& cache, RemoteStore& remote
       const std::uint64_t size = detail::json_u64(f.at("size"));
       const auto digest = Digest::from_hex(f.at("blake3").get<std::string>());
       total += size;
-      if (!digest || total > cache.config().max_size) return rejected("remote keyed entry is malformed or too big");
+      if (!digest || size > kMaxFileBytes || total > cache.config().max_size) {
+        return rejected("remote keyed entry is malformed or too big");
+      }
       std::optional<std::string> frame;
       if (f.contains("zstd")) {
         frame = remote::unbase64(f.at("zstd").get<std::string>());
       } else {
-        auto got = remote.get(remote::object_key(*digest));
-        if (!got) {
-          count_failure(cache, got.error());
-          return std::optional<Entry>{};
-        }
+        auto got = fetch_counted(cache, remote, remote::object_key(*digest), remote::max_frame_bytes(size));
+        if (!got) return std::optional<Entry>{};
         frame = std::move(*got);
         wire += frame ? frame->size() : 0;
       }

@@ -11,9 +11,13 @@ class ModeGuard final : public RemoteStore {
  public:
   explicit ModeGuard(std::unique_ptr<RemoteStore> inner) : RemoteStore(inner->url()), m_inner(std::move(inner)) {}
 
-  Result<std::optional<std::string>> get(const std::string& key) override {
+  Result<std::optional<std::string>> get(const std::string& key, std::uint64_t max_bytes) override {
     MITHRIL_TRY(allow_read());
-    return m_inner->get(key);
+    return m_inner->get(key, max_bytes);
+  }
+  Result<bool> get_to(const std::string& key, std::uint64_t max_bytes, const ByteSink& sink) override {
+    MITHRIL_TRY(allow_read());
+    return m_inner->get_to(key, max_bytes, sink);
   }
   Result<void> put(const std::string& key, std::string_view data) override {
     MITHRIL_TRY(allow_write());
@@ -25,6 +29,10 @@ class ModeGuard final : public RemoteStore {
     return m_inner->remove(key);
   }
   Result<std::vector<std::string>> list(const std::string& prefix) override { return m_inner->list(prefix); }
+  void set_deadline(RemoteDeadline deadline) override {
+    RemoteStore::set_deadline(deadline);
+    m_inner->set_deadline(deadline);
+  }
 
  private:
   Result<void> allow_read() const {

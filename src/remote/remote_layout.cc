@@ -20,6 +20,7 @@ namespace mithril::remote {
 namespace {
 
 constexpr std::string_view kHmacTrailer = "\nhmac-sha256:";
+constexpr std::int64_t kMaxCompileNs = 24LL * 3600 * 1'000'000'000;  // a credit over a day is a lie
 
 bool is_hex_id(const std::string& s) {
   return !s.empty() && s.size() <= 64 &&
@@ -168,7 +169,9 @@ Result<EntryManifest> decode_manifest(std::string_view text, const std::string& 
     if (m.partition != want_partition) return bad("is for partition '" + m.partition + "', not " + want_partition);
     m.entry.name = j.at("name").get<std::string>();
     m.entry.kind = j.at("kind").get<std::string>();
-    if (j.contains("compile_ns")) m.entry.compile_ns = std::max<std::int64_t>(0, detail::json_i64(j.at("compile_ns")));
+    if (j.contains("compile_ns")) {
+      m.entry.compile_ns = std::clamp<std::int64_t>(detail::json_i64(j.at("compile_ns")), 0, kMaxCompileNs);
+    }
     if (auto ok = validate_entry_path(m.entry.name); !ok) return bad("names an unsafe entry: " + ok.error().message);
     std::set<std::string> seen;
     std::uint64_t total = 0;
@@ -186,6 +189,7 @@ Result<EntryManifest> decode_manifest(std::string_view text, const std::string& 
         if (!frame) return bad("has a bad inline frame for " + file.path);
         m.inline_frames.emplace(file.path, std::move(*frame));
       }
+      if (file.size > kMaxFileBytes) return bad("declares a file larger than the per-file limit: " + file.path);
       total += file.size;
       if (file.size > max_bytes || total > max_bytes) return bad("is larger than the cache budget");
       m.entry.files.push_back(std::move(file));

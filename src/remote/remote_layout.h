@@ -67,9 +67,11 @@ struct EntryManifest {
 // Serializes; signs when `hmac_key` is not empty.
 std::string encode_manifest(const EntryManifest& m, const std::string& hmac_key);
 // Parses and validates: format and version, the partition (must equal
-// `want_partition`), every path (validate_entry_path), no duplicate, sizes
-// summing to at most `max_bytes`, and with a non-empty `hmac_key` a valid
-// signature. Errors are kInvalidArgument (malformed) or kCorruption
+// `want_partition`), every path (validate_entry_path), no duplicate, each
+// size at most kMaxFileBytes, sizes summing to at most `max_bytes`, and with
+// a non-empty `hmac_key` a valid signature. A compile time is clamped to
+// 0 .. 24 h (a negative or absurd credit never reaches the index; a float
+// is malformed). Errors are kInvalidArgument (malformed) or kCorruption
 // (signature missing or wrong), naming the problem.
 Result<EntryManifest> decode_manifest(std::string_view text, const std::string& want_partition,
                                       const std::string& hmac_key, std::uint64_t max_bytes);

@@ -23,6 +23,7 @@
 #include <mithril/remote.h>
 
 #include "env/staged_files.h"
+#include "remote/frame_stream.h"
 #include "remote/remote_layout.h"
 #include "util/format.h"
 
@@ -34,7 +35,15 @@ using Clock = std::chrono::steady_clock;
 class SyncRun {
  public:
   SyncRun(std::string url, const SyncOptions& options, const char* verb, Env& env)
-      : m_url(std::move(url)), m_options(options), m_verb(verb), m_env(env), m_start(Clock::now()) {}
+      : m_url(std::move(url)),
+        m_options(options),
+        m_verb(verb),
+        m_env(env),
+        m_start(Clock::now()),
+        m_deadline(RemoteDeadline::in_ms(options.deadline_ms)) {}
+
+  // The one deadline of this pull or push: every store it uses checks it.
+  const RemoteDeadline& deadline() const { return m_deadline; }
 
   // Runs `fn(store, i)` for every i < n on up to `parallelism` threads, each
   // with its own store. Stops handing out work once stopped().
@@ -58,6 +67,7 @@ class SyncRun {
     for (std::size_t t = 1; t < threads; ++t) {
       auto s = open_remote(m_url, m_options.remote, nullptr, m_env);
       if (!s) break;  // the first store opened with the same URL: cannot happen but for resources
+      (*s)->set_deadline(m_deadline);
       stores.push_back(std::move(*s));
     }
     pool.reserve(stores.size());
@@ -81,17 +91,19 @@ class SyncRun {
     }
     MITHRIL_LOG(LogLevel::kWarn, "remote_error", {{"op", std::string(m_verb)}, {"error", e.to_string()}});
   }
+  // A remote call failed: kCorruption is about that one key (rejected, the
+  // run goes on), anything else about the remote (failed).
+  void problem(const Error& e) {
+    if (e.code == ErrorCode::kCorruption) return rejected(e.to_string());
+    failed(e);
+  }
   void rejected(const std::string& why) {
     std::lock_guard lock(mu);
     ++report.rejected;
     if (report.first_problem.empty()) report.first_problem = why;
     MITHRIL_LOG(LogLevel::kWarn, "remote_rejected", {{"why", why}});
   }
-  bool stopped() const {
-    if (m_gave_up.load()) return true;
-    return m_options.deadline_ms > 0 &&
-           Clock::now() - m_start > std::chrono::milliseconds(m_options.deadline_ms);
-  }
+  bool stopped() const { return m_gave_up.load() || m_deadline.expired(); }
   SyncReport finish() {
     std::lock_guard lock(mu);
     report.seconds = std::chrono::duration<double>(Clock::now() - m_start).count();
@@ -122,6 +134,7 @@ class SyncRun {
   const char* m_verb;
   Env& m_env;
   Clock::time_point m_start;
+  RemoteDeadline m_deadline;
   std::atomic<bool> m_gave_up{false};
   std::atomic<std::size_t> m_done{0};
   std::size_t m_total = 0;
@@ -192,71 +205,124 @@ void push_entry(SyncRun& run, PushState& state, Cache& cache, RemoteStore& store
   run.report.logical_bytes += logical;
 }
 
+// One entry being pulled: its files are staged beside their destinations
+// and published together once all verified.
+struct PullEntry {
+  SyncRun& run;
+  Env& env;
+  RemoteStore& store;
+  const std::string root;
+  const std::string base;  // <root>/fw/<partition>/
+  detail::StagedFiles staged;
+  std::uint64_t wire = 0, logical = 0, objects = 0;
+
+  PullEntry(SyncRun& r, Cache& cache, RemoteStore& s, const std::string& partition)
+      : run(r), env(cache.env()), store(s), root(cache.config().root), base(root + "/fw/" + partition + "/"),
+        staged(env) {}
+
+  // A local problem (disk, permissions): the entry is skipped, not rejected.
+  void local_failure(const Error& e) {
+    std::lock_guard lock(run.mu);
+    ++run.report.skipped;
+    if (run.report.first_problem.empty()) run.report.first_problem = e.to_string();
+  }
+
+  // A new temp file beside `final_path`, staged; nullopt after counting why.
+  std::optional<int> create_staged(const std::string& final_path) {
+    static std::atomic<std::uint64_t> counter{0};
+    // Short enough for any file name; parents made only through real directories.
+    const std::string tmp = detail::staging_path(
+        final_path, ".mithril-pull." + std::to_string(::getpid()) + "." + std::to_string(counter.fetch_add(1)));
+    if (auto made = staged.make_parents(root, final_path); !made) {
+      local_failure(made.error());
+      return std::nullopt;
+    }
+    auto fd = env.open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
+    if (!fd) {
+      local_failure(fd.error());
+      return std::nullopt;
+    }
+    staged.add(tmp, final_path);
+    return *fd;
+  }
+
+  // Feeds `f`'s frame to `decoder` and finishes it: the frame inline in the
+  // manifest, else its object, streamed with a bound of what a frame of its
+  // size can be. false when the object is missing.
+  Result<bool> receive(const remote::EntryManifest& m, const FrameworkEntryFiles::File& f,
+                       remote::FrameDecoder& decoder) {
+    if (auto it = m.inline_frames.find(f.path); it != m.inline_frames.end()) {
+      MITHRIL_TRY(decoder.feed(it->second));
+    } else {
+      std::uint64_t received = 0;
+      const auto feed = [&](std::string_view piece) {
+        received += piece.size();
+        return decoder.feed(piece);
+      };
+      auto found = store.get_to(remote::object_key(f.digest), remote::max_frame_bytes(f.size), feed);
+      wire += received;
+      if (!found || !*found) return found;
+    }
+    MITHRIL_TRY(decoder.finish());
+    return true;
+  }
+
+  // Stages `f`, decoded into a temp file as it arrives and hashed on the
+  // way. false after counting why (the temp file goes with `staged`).
+  bool fetch(const remote::EntryManifest& m, const FrameworkEntryFiles::File& f, const std::string& final_path) {
+    const auto fd = create_staged(final_path);
+    if (!fd) return false;
+    remote::FrameDecoder decoder(env, *fd, f.size, f.digest);
+    const auto found = receive(m, f, decoder);
+    (void)env.close(*fd);
+    if (found && *found) return true;
+    if (found) {
+      run.rejected("remote entry " + m.entry.name + " lacks the object of " + f.path);
+    } else if (decoder.failed_locally()) {
+      local_failure(found.error());
+    } else if (decoder.refused()) {
+      run.rejected("remote object for " + f.path + " " + found.error().message + "; not written");
+    } else {
+      run.problem(found.error());  // the remote's own answer
+    }
+    return false;
+  }
+};
+
 // Downloads, verifies and stages one entry; on success appends the final
 // paths to `published`.
 void pull_entry(SyncRun& run, Cache& cache, RemoteStore& store, const std::string& partition, const std::string& id,
                 const SyncOptions& options, std::vector<std::string>* published,
                 std::map<std::string, std::int64_t>* costs) {
-  Env& env = cache.env();
-  auto got = store.get(remote::manifest_prefix(partition) + id + ".json");
-  if (!got) return run.failed(got.error());
+  auto got = store.get(remote::manifest_prefix(partition) + id + ".json", kMaxManifestBytes);
+  if (!got) return run.problem(got.error());
   const auto& text = *got;
   if (!text) return;  // removed meanwhile
   auto manifest = remote::decode_manifest(*text, partition, options.hmac_key, cache.config().max_size);
   if (!manifest) return run.rejected(manifest.error().to_string());
   if (remote::entry_id(manifest->entry.name) != id) return run.rejected("remote manifest " + id + " names another entry");
-  const std::string base = cache.config().root + "/fw/" + partition + "/";
-  detail::StagedFiles staged(env);  // unlinked on every early return
-  std::uint64_t wire = text->size(), logical = 0, objects = 0;
-  static std::atomic<std::uint64_t> counter{0};
-  const auto local_failure = [&](const Error& e) {
-    std::lock_guard lock(run.mu);
-    ++run.report.skipped;
-    if (run.report.first_problem.empty()) run.report.first_problem = e.to_string();
-  };
+  PullEntry pull(run, cache, store, partition);
+  pull.wire = text->size();
   for (const auto& f : manifest->entry.files) {
-    const std::string final_path = base + f.path;
-    const auto st = lstat_beneath(env, cache.config().root, final_path);  // never written through a symlink
-    if (!st) return local_failure(st.error());
+    const std::string final_path = pull.base + f.path;
+    const auto st = lstat_beneath(pull.env, pull.root, final_path);  // never written through a symlink
+    if (!st) return pull.local_failure(st.error());
     const std::optional<FileStat>& found = *st;
     if (found && !found->is_regular()) {
-      return local_failure(Error{ErrorCode::kInvalidArgument, final_path + " is not a regular file", 0});
+      return pull.local_failure(Error{ErrorCode::kInvalidArgument, final_path + " is not a regular file", 0});
     }
     if (found) continue;  // keep what is here (checked before every run)
-    std::string frame;
-    if (auto it = manifest->inline_frames.find(f.path); it != manifest->inline_frames.end()) {
-      frame = std::move(it->second);
-    } else {
-      auto fetched = store.get(remote::object_key(f.digest));
-      if (!fetched) return run.failed(fetched.error());
-      auto& object = *fetched;
-      if (!object) return run.rejected("remote entry " + manifest->entry.name + " lacks the object of " + f.path);
-      frame = std::move(*object);
-      wire += frame.size();
-    }
-    auto data = remote::decompress_exact(frame, f.size);
-    if (!data || blake3(*data) != f.digest) {
-      return run.rejected("remote object for " + f.path + " does not match its digest; not written");
-    }
-    const std::string tmp = detail::staging_path(
-        final_path, ".mithril-pull." + std::to_string(::getpid()) + "." + std::to_string(counter.fetch_add(1)));
-    if (auto made = staged.make_parents(cache.config().root, final_path); !made) return local_failure(made.error());
-    auto fd = env.open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
-    if (!fd) return local_failure(fd.error());
-    staged.add(tmp, final_path);
-    auto ok = write_all(env, *fd, data->data(), data->size());
-    (void)env.close(*fd);
-    if (!ok) return local_failure(ok.error());
-    logical += f.size;
-    ++objects;
+    if (!pull.fetch(*manifest, f, final_path)) return;
+    pull.logical += f.size;
+    ++pull.objects;
   }
-  auto finals = staged.publish(publish_before);
-  if (!finals) return local_failure(finals.error());
+  auto finals = pull.staged.publish(publish_before);
+  if (!finals) return pull.local_failure(finals.error());
   std::lock_guard lock(run.mu);
   ++run.report.entries_transferred;
-  run.report.objects_transferred += objects;
-  run.report.wire_bytes += wire;
-  run.report.logical_bytes += logical;
+  run.report.objects_transferred += pull.objects;
+  run.report.wire_bytes += pull.wire;
+  run.report.logical_bytes += pull.logical;
   published->insert(published->end(), finals->begin(), finals->end());
   if (manifest->entry.compile_ns > 0) (*costs)[manifest->entry.name] = manifest->entry.compile_ns;
 }
@@ -270,7 +336,7 @@ std::set<std::string> local_ids(const std::vector<FrameworkEntryFiles>& entries)
 // Entry ids in the remote: from the partition's manifests, or a tag's list.
 Result<std::vector<std::string>> remote_ids(RemoteStore& store, const std::string& partition, const std::string& tag) {
   if (!tag.empty()) {
-    MITHRIL_ASSIGN(const auto text, store.get(remote::tag_key(partition, tag)));
+    MITHRIL_ASSIGN(const auto text, store.get(remote::tag_key(partition, tag), kMaxManifestBytes));
     if (!text) return fail(ErrorCode::kInvalidArgument, "the remote has no tag '" + tag + "' for " + partition);
     return remote::decode_tag(*text);
   }
@@ -293,10 +359,13 @@ void add_counters(Cache& cache, const SyncReport& r, bool push) {
   cache.add_counter(push ? Counter::kRemoteBytesOut : Counter::kRemoteBytesIn, static_cast<std::int64_t>(r.wire_bytes));
 }
 
-// The listing step's failure is a counted remote failure (fail open).
+// The listing step's failure is a counted remote failure (fail open), and
+// the remote gave up: nothing can be done without a listing (and a listing
+// that never ends should not be waited for twice in one run).
 SyncReport listing_failed(SyncRun& run, Cache& cache, const Error& e, bool push) {
   run.failed(e);
   SyncReport r = run.finish();
+  r.remote_gave_up = true;
   add_counters(cache, r, push);
   (void)cache.flush();
   return r;
@@ -322,6 +391,7 @@ Result<SyncReport> push_frameworks(Cache& cache, const DeviceClass& partition_cl
   }
   const std::string partition = partition_class.to_string();
   SyncRun run(std::string(url), options, "push", cache.env());
+  store->set_deadline(run.deadline());
   MITHRIL_ASSIGN(const auto entries, cache.framework_entries(partition_class));
   run.report.entries_local = entries.size();
   std::set<std::string> present;
@@ -349,6 +419,7 @@ Result<SyncReport> push_frameworks(Cache& cache, const DeviceClass& partition_cl
   if (!options.tag.empty() && !run.stopped()) {
     auto tagged = open_remote(url, options.remote, nullptr, cache.env());
     if (tagged) {
+      (*tagged)->set_deadline(run.deadline());
       if (auto r = (*tagged)->put(remote::tag_key(partition, options.tag), remote::encode_tag(all_ids)); !r) {
         run.failed(r.error());
       }
@@ -370,6 +441,7 @@ Result<SyncReport> pull_frameworks(Cache& cache, const DeviceClass& partition_cl
   }
   const std::string partition = partition_class.to_string();
   SyncRun run(std::string(url), options, "pull", cache.env());
+  store->set_deadline(run.deadline());
   MITHRIL_ASSIGN(const auto entries, cache.framework_entries(partition_class));
   run.report.entries_local = entries.size();
   auto ids = remote_ids(*store, partition, options.tag);

@@ -168,8 +168,8 @@ TEST(FileRemote, StoresListsAndRemoves) {
   auto& s = **store;
   ASSERT_TRUE(s.put("v1/objects/ab/abc", "data"));
   ASSERT_TRUE(s.put("v1/fw/cpu-X/1.json", "{}"));
-  EXPECT_EQ(s.get("v1/objects/ab/abc").value(), std::optional<std::string>("data"));
-  EXPECT_EQ(s.get("v1/objects/ab/missing").value(), std::nullopt);
+  EXPECT_EQ(s.get("v1/objects/ab/abc", 100).value(), std::optional<std::string>("data"));
+  EXPECT_EQ(s.get("v1/objects/ab/missing", 100).value(), std::nullopt);
   EXPECT_TRUE(s.exists("v1/fw/cpu-X/1.json").value());
   auto listed = s.list("v1/fw/").value();
   ASSERT_EQ(listed.size(), 1u);
@@ -189,10 +189,10 @@ TEST(FileRemote, ModesAreEnforced) {
   auto put = ro->put("k", "v");
   ASSERT_FALSE(put);
   EXPECT_NE(put.error().message.find("read-only"), std::string::npos);
-  EXPECT_TRUE(ro->get("k").has_value());
+  EXPECT_TRUE(ro->get("k", 100).has_value());
   auto wo = open_remote("file://" + dir.path() + "?mode=wo").value();
   EXPECT_TRUE(wo->put("k", "v"));
-  EXPECT_FALSE(wo->get("k"));
+  EXPECT_FALSE(wo->get("k", 100));
 }
 
 // Two roots at different paths share a file:// remote.
@@ -283,7 +283,7 @@ TEST_F(SyncTest, CorruptRemoteObjectIsRejectedAndNeverWritten) {
     ASSERT_TRUE(push_frameworks(*evil, partition, evil_remote));
     auto evil_store = open_remote(evil_remote).value();
     ASSERT_TRUE(store->put(remote::object_key(blake3(real)),
-                           evil_store->get(remote::object_key(blake3(fake))).value().value()));
+                           evil_store->get(remote::object_key(blake3(fake)), 1 << 20).value().value()));
   }
   auto pulled = pull_frameworks(*b, partition, remote_url).value();
   EXPECT_EQ(pulled.entries_transferred, 0u);
