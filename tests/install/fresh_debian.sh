@@ -35,6 +35,14 @@ if [ -n "${TORCH_WHEEL:-}" ]; then
   wheel_arg="TORCH_WHEEL=/wheels/$(basename "$TORCH_WHEEL")"
 fi
 cp /etc/resolv.conf "$DIR/etc/resolv.conf"
+# A network that re-signs TLS (a corporate proxy, this project's sandbox)
+# needs the host's CA bundle for pip inside; PIP_CERT names it.
+host_ca="${PIP_CERT:-/etc/ssl/certs/ca-certificates.crt}"
+cert_arg=""
+if [ -f "$host_ca" ]; then
+  cp "$host_ca" "$DIR/etc/host-ca-bundle.pem"
+  cert_arg="PIP_CERT=/etc/host-ca-bundle.pem"
+fi
 mount --bind /dev "$DIR/dev"
 mount --bind /dev/pts "$DIR/dev/pts"
 mount -t proc proc "$DIR/proc"
@@ -47,5 +55,5 @@ chroot "$DIR" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG
   python3 -c 'import sys; print(\"python\", sys.version.split()[0], \"at\", sys.executable)'
   ls /usr/lib/python3*/EXTERNALLY-MANAGED
   cd /src
-  $wheel_arg make demo
+  $cert_arg $wheel_arg make demo
 "
