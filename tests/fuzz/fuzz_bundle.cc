@@ -30,7 +30,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (const auto& e : fs::directory_iterator(dir + "/root")) {
     const auto name = e.path().filename().string();
     FUZZ_CHECK(name == "fw" || name == "objects" || name == "quarantine" || name.starts_with("index.db") ||
-               name == "mithril.toml");
+               name == "mithril.toml" || name == "space-reserve");
   }
   return 0;
 }
