@@ -38,6 +38,10 @@ struct CacheConfig {
   bool verify_on_read = true;            // hash every object read
   bool allow_shared_root = false;        // accept a root another user owns or its group may write
   std::int64_t temp_max_age_s = 3600;    // temp files older than this are debris
+  // Most files the root may hold (stored objects + framework files; 0 = no
+  // limit): sizes count bytes, not the blocks and inodes each file takes, so
+  // a flood of tiny files is bounded by count (like ccache's max_files).
+  std::int64_t max_files = 1'000'000;
   // Remote tier (docs/remote.md): used by `mithril run`, push and pull.
   std::string remote;                       // URL, "" = none
   std::int64_t remote_connect_timeout_ms = 2000;

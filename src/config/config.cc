@@ -114,6 +114,8 @@ const std::vector<KeyDef>& key_table() {
               &CacheConfig::remote_deadline_s),
       int_key("remote_parallelism", "MITHRIL_REMOTE_PARALLELISM", "concurrent remote transfers", 1, 256,
               &CacheConfig::remote_parallelism),
+      int_key("max_files", "MITHRIL_MAX_FILES", "most files (objects + framework files) in the root; 0 = no limit", 0,
+              1LL << 40, &CacheConfig::max_files),
       {{"remote_hmac_key", "MITHRIL_REMOTE_HMAC_KEY", "shared key: sign pushed manifests, refuse unsigned pulls"},
        [](CacheConfig& c, std::string_view v) -> Result<void> {
          c.remote_hmac_key = std::string(v);

@@ -135,10 +135,17 @@ Result<void> Cache::Impl::flush_locked() {
   return {};
 }
 
+Result<bool> Cache::Impl::over_file_limit_locked() {
+  if (config.max_files <= 0) return false;
+  MITHRIL_ASSIGN(const std::uint64_t files, index->file_count());
+  return files > static_cast<std::uint64_t>(config.max_files);
+}
+
 Result<void> Cache::Impl::maybe_gc_locked() {
   MITHRIL_ASSIGN(const std::uint64_t stored, index->stored_bytes());
   MITHRIL_ASSIGN(const std::uint64_t fw, index->fw_bytes());
-  if (stored + fw <= config.max_size) return {};
+  MITHRIL_ASSIGN(const bool too_many, over_file_limit_locked());
+  if (stored + fw <= config.max_size && !too_many) return {};
   MITHRIL_ASSIGN(const auto report, gc_locked(config.max_size));
   (void)report;
   return {};
@@ -190,7 +197,8 @@ Result<GcReport> Cache::Impl::gc_locked(std::uint64_t budget) {
       std::int64_t evicted = 0;
       std::vector<Digest> dead;
       bool exhausted = false;
-      while (now_total > budget && evicted < kBatch) {
+      MITHRIL_ASSIGN(bool too_many, over_file_limit_locked());
+      while ((now_total > budget || too_many) && evicted < kBatch) {
         MITHRIL_ASSIGN(const bool any, evict_one_txn(&dead, &busy_skips));
         if (!any) {
           exhausted = true;
@@ -198,6 +206,7 @@ Result<GcReport> Cache::Impl::gc_locked(std::uint64_t budget) {
         }
         ++evicted;
         MITHRIL_ASSIGN(now_total, total());
+        MITHRIL_ASSIGN(too_many, over_file_limit_locked());
       }
       note_doomed(dead);
       std::array<std::int64_t, kCounterCount> delta{};
@@ -206,7 +215,7 @@ Result<GcReport> Cache::Impl::gc_locked(std::uint64_t budget) {
       MITHRIL_TRY(index->add_counters(delta));
       report.evicted_entries += static_cast<std::uint64_t>(evicted);
       report.evicted_bytes += start - now_total;
-      more = !exhausted && evicted == kBatch && now_total > budget;
+      more = !exhausted && evicted == kBatch && (now_total > budget || too_many);
       return {};
     }));
     if (!more) break;

@@ -59,6 +59,8 @@ class Cache::Impl {
   Result<GcReport> gc_locked(std::uint64_t budget);
   Result<bool> evict_one_txn(std::vector<Digest>* dead, int* busy_skips);
   Result<void> maybe_gc_locked();
+  // True when the root holds more files than config.max_files (0: no limit).
+  Result<bool> over_file_limit_locked();
 
   // Reads an object for a lookup: nullopt when it vanished or was corrupt
   // (both handled: entries dropped, corruption counted).

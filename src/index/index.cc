@@ -63,6 +63,10 @@ CREATE TABLE IF NOT EXISTS fw_costs(
   name TEXT PRIMARY KEY, compile_ns INTEGER NOT NULL) WITHOUT ROWID;
 INSERT OR IGNORE INTO meta(k, v) VALUES ('stored_bytes', 0), ('logical_bytes', 0),
   ('entries', 0), ('objects', 0), ('initialized', 0), ('fw_bytes', 0);
+-- Added after release: counted once for an index that predates it (CASE
+-- evaluates the count only then; every later open skips the scan).
+INSERT OR IGNORE INTO meta(k, v) VALUES ('fw_files', CASE WHEN EXISTS (SELECT 1 FROM meta WHERE k = 'fw_files')
+  THEN 0 ELSE (SELECT COUNT(*) FROM fw_files) END);
 )sql";
 
 // Rows of (name, kind, size, created, last_access, hits) as records.
@@ -648,6 +652,7 @@ Result<std::vector<FwFile>> Index::fw_remove_rows(const std::string& name) {
   del.bind(1, id);
   MITHRIL_TRY(del.run());
   MITHRIL_TRY(add_meta("fw_bytes", -size));
+  MITHRIL_TRY(add_meta("fw_files", -static_cast<std::int64_t>(files.size())));
   return files;
 }
 
@@ -678,6 +683,7 @@ Result<void> Index::fw_put_entry(const std::string& name, const std::string& kin
     fs.bind(1, f.path).bind(2, id).bind(3, static_cast<std::int64_t>(f.size)).bind(4, f.mtime_ns).bind(5, f.digest);
     MITHRIL_TRY(fs.run());
   }
+  MITHRIL_TRY(add_meta("fw_files", static_cast<std::int64_t>(files.size())));
   return add_meta("fw_bytes", size);
 }
 
@@ -779,6 +785,12 @@ Result<std::optional<FwEntryRecord>> Index::fw_oldest() {
   if (!row) return std::optional<FwEntryRecord>{};
   return std::optional<FwEntryRecord>(
       FwEntryRecord{s.text(0), s.text(1), static_cast<std::uint64_t>(s.i64(2)), s.i64(3), s.i64(4), s.i64(5)});
+}
+
+Result<std::uint64_t> Index::file_count() {
+  MITHRIL_ASSIGN(const std::int64_t objects, meta("objects"));
+  MITHRIL_ASSIGN(const std::int64_t fw, meta("fw_files"));
+  return static_cast<std::uint64_t>(std::max<std::int64_t>(0, objects) + std::max<std::int64_t>(0, fw));
 }
 
 Result<std::uint64_t> Index::fw_bytes() {

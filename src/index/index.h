@@ -181,6 +181,8 @@ class Index {
   // Entries whose name starts with `prefix` (e.g. "cpu-AVX2/"), by name.
   Result<std::vector<FwEntryRecord>> fw_entries(const std::string& prefix);
   Result<std::uint64_t> fw_bytes();
+  // Stored objects plus recorded framework files (running totals in meta).
+  Result<std::uint64_t> file_count();
 
   // PRAGMA integrity_check; false when SQLite reports damage.
   Result<bool> integrity_ok();

@@ -2,6 +2,7 @@
 #include <sqlite3.h>
 
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include <mithril/cache.h>
@@ -141,6 +142,42 @@ TEST(Cache, PutKeepsTheBudgetAutomatically) {
   const Stats s = cache->stats().value();
   EXPECT_LE(s.stored_bytes, 10000u);
   EXPECT_EQ(s.entries, 10u);
+}
+
+// Issue 11 item 6: sizes count bytes, so a flood of tiny files is bounded by
+// count: the root never holds more than max_files files (objects plus
+// framework files), least recently used evicted first.
+TEST(Cache, MaxFilesBoundsAFloodOfTinyFiles) {
+  TempDir dir;
+  CacheConfig c = config_for(dir);
+  c.max_files = 12;
+  FaultEnv env;  // controllable clock
+  auto cache = open_cache(c, env);
+  const DeviceClass part = DeviceClass::cpu(CpuIsa::kAvx2);
+  const std::string fw = dir.path() + "/fw/" + part.to_string() + "/inductor/fxgraph/ab/";
+  for (const char* name : {"fone", "ftwo"}) {
+    std::filesystem::create_directories(fw + name);
+    std::ofstream(fw + name + "/entry") << "x";
+  }
+  ASSERT_TRUE(cache->sync_frameworks(part));  // two 1-byte framework files, the oldest
+  env.advance_clock(1'000'000'000);
+  std::vector<Digest> digests;
+  for (int i = 0; i < 30; ++i) {
+    digests.push_back(cache->put_blob(std::string(1, static_cast<char>('a' + i)))->digest);
+    env.advance_clock(1'000'000'000);
+  }
+  Stats s = cache->stats().value();
+  EXPECT_EQ(s.objects + s.framework_entries, 12u) << "bounded by count, far below the byte budget";
+  EXPECT_EQ(s.framework_entries, 0u) << "the least recently used went first";
+  for (int i = 18; i < 30; ++i) EXPECT_TRUE(cache->get_blob(digests[static_cast<std::size_t>(i)]).value()) << i;
+  c.max_files = 5;
+  auto again = open_cache(c, env);
+  ASSERT_TRUE(again->gc());
+  EXPECT_EQ(again->stats().value().objects, 5u);
+  c.max_files = 0;  // no limit
+  auto unlimited = open_cache(c, env);
+  for (int i = 0; i < 30; ++i) ASSERT_TRUE(unlimited->put_blob(std::string(2, static_cast<char>('a' + i))));
+  EXPECT_EQ(unlimited->stats().value().objects, 35u);
 }
 
 TEST(Cache, KeyedEntriesShareObjectsAndEvictWhole) {
