@@ -193,6 +193,8 @@ Result<GcReport> Cache::Impl::gc_locked(std::uint64_t budget) {
         return s + f;
       };
       MITHRIL_ASSIGN(const std::uint64_t start, total());
+      MITHRIL_ASSIGN(const std::uint64_t files_start, index->file_count());
+      MITHRIL_ASSIGN(const std::uint64_t keyed_start, index->entry_count());
       std::uint64_t now_total = start;
       std::int64_t evicted = 0;
       std::vector<Digest> dead;
@@ -215,7 +217,12 @@ Result<GcReport> Cache::Impl::gc_locked(std::uint64_t budget) {
       MITHRIL_TRY(index->add_counters(delta));
       report.evicted_entries += static_cast<std::uint64_t>(evicted);
       report.evicted_bytes += start - now_total;
-      more = !exhausted && evicted == kBatch && (now_total > budget || too_many);
+      // Another batch only while this one freed something: busy framework
+      // entries (skipped, not freed) never keep the loop going.
+      MITHRIL_ASSIGN(const std::uint64_t files_now, index->file_count());
+      MITHRIL_ASSIGN(const std::uint64_t keyed_now, index->entry_count());
+      const bool progress = now_total < start || files_now < files_start || keyed_now < keyed_start;
+      more = !exhausted && evicted == kBatch && progress && (now_total > budget || too_many);
       return {};
     }));
     if (!more) break;

@@ -274,7 +274,11 @@ struct PullEntry {
     if (!fd) return false;
     remote::FrameDecoder decoder(env, *fd, f.size, f.digest);
     const auto found = receive(m, f, decoder);
-    (void)env.close(*fd);
+    const auto closed = env.close(*fd);  // a quota or NFS error may show only here
+    if (found && *found && !closed) {
+      local_failure(closed.error());
+      return false;
+    }
     if (found && *found) return true;
     if (found) {
       run.rejected("remote entry " + m.entry.name + " lacks the object of " + f.path);
