@@ -78,6 +78,7 @@ CacheConfig config_at(const std::string& root) {
   CacheConfig c;
   c.root = root;
   c.max_size = 1ull << 40;
+  c.max_files = 0;  // the store at scale (1 M entries and up), not the file-count bound
   return c;
 }
 

@@ -788,9 +788,9 @@ Result<std::optional<FwEntryRecord>> Index::fw_oldest() {
 }
 
 Result<std::uint64_t> Index::file_count() {
-  MITHRIL_ASSIGN(const std::int64_t objects, meta("objects"));
+  MITHRIL_ASSIGN(const std::uint64_t objects, object_count());
   MITHRIL_ASSIGN(const std::int64_t fw, meta("fw_files"));
-  return static_cast<std::uint64_t>(std::max<std::int64_t>(0, objects) + std::max<std::int64_t>(0, fw));
+  return objects + static_cast<std::uint64_t>(std::max<std::int64_t>(0, fw));
 }
 
 Result<std::uint64_t> Index::fw_bytes() {
