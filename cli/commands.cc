@@ -25,6 +25,7 @@
 #include "table.h"
 #include "torch_explain.h"
 #include <mithril/hooks.h>
+#include <mithril/session.h>
 #include "env/output_file.h"
 #include "util/format.h"
 
@@ -189,8 +190,7 @@ int cmd_gc(const GlobalOptions& g, const std::string& max_size, bool json) {
     budget = *parsed;
   }
   auto cache = open_cache(g);
-  check(cache->sync_frameworks(detect_partition(), {}));  // learn what frameworks wrote since
-  const GcReport r = check(cache->gc(budget));
+  const GcReport r = check(sync_and_gc(*cache, detect_partition(), budget));
   if (json) print_json(gc_json(r));
   else print(gc_text(r));
   return 0;

@@ -9,12 +9,11 @@
 
 #include <mithril/cache.h>
 
+#include "session/stats_json.h"
+
 namespace mithril::cli {
 
-// `stats --json`: schema documented in docs/cli.md (schema_version 1).
-// `last_run` is the latest run that read or compiled framework entries.
-nlohmann::json stats_json(const Stats& s, const std::optional<RunSummary>& last_run,
-                          const std::vector<EntrySummary>& top);
+// `stats --json` is stats_json() of src/session/stats_json.h (shared with Python).
 // `stats --prometheus`: text exposition format 0.0.4 (docs/cli.md lists the metrics).
 std::string stats_prometheus(const Stats& s);
 // `stats`: the framework cache first (hit rates, entries, size, time saved),
@@ -22,8 +21,7 @@ std::string stats_prometheus(const Stats& s);
 // only when the keyed store holds entries or objects.
 std::string stats_text(const Stats& s, const std::optional<RunSummary>& last_run,
                        const std::vector<EntrySummary>& top);
-// "2026-11-24T19:29:26Z" from wall-clock ns.
-std::string iso_time(std::int64_t ns);
+// iso_time() ("2026-11-24T19:29:26Z") is in src/session/stats_json.h.
 
 // One row of `mithril ls`: a framework entry or a keyed-store entry.
 struct ListedEntry {

@@ -16,20 +16,6 @@ SyncOptions sync_options(const CacheConfig& config, bool bounded) {
   return o;
 }
 
-std::string sync_summary(const char* verb, const std::string& url, const SyncReport& r) {
-  std::string out = detail::str_format(
-      "%s %s: %llu entries transferred (%llu objects, %s on the wire, %s), %llu already there, %.2f s", verb,
-      url.c_str(), static_cast<unsigned long long>(r.entries_transferred),
-      static_cast<unsigned long long>(r.objects_transferred), format_size(r.wire_bytes).c_str(),
-      format_size(r.logical_bytes).c_str(), static_cast<unsigned long long>(r.entries_present), r.seconds);
-  if (r.errors + r.timeouts + r.rejected + r.skipped > 0) {
-    out += detail::str_format("; %llu errors, %llu timeouts, %llu rejected, %llu skipped",
-                              static_cast<unsigned long long>(r.errors), static_cast<unsigned long long>(r.timeouts),
-                              static_cast<unsigned long long>(r.rejected), static_cast<unsigned long long>(r.skipped));
-  }
-  return out;
-}
-
 void print_sync_summary(const char* prefix, const char* verb, const std::string& url, const SyncReport& r) {
   detail::print_to(stderr, "%s%s\n", prefix, sync_summary(verb, url, r).c_str());
   if (!r.first_problem.empty()) detail::print_to(stderr, "%sfirst problem: %s\n", prefix, r.first_problem.c_str());

@@ -7,6 +7,7 @@
 #include <mithril/cache.h>
 #include <mithril/config.h>
 #include <mithril/remote.h>
+#include <mithril/session.h>
 #include "util/format.h"
 
 namespace mithril::cli {
@@ -14,9 +15,7 @@ namespace mithril::cli {
 // The sync options a configuration asks for; `bounded` applies the
 // remote_deadline_s bound (for `mithril run`).
 SyncOptions sync_options(const CacheConfig& config, bool bounded);
-// One line describing a push or pull ("push URL: 3 entries transferred
-// ..."), no prefix, no newline; or the report as JSON.
-std::string sync_summary(const char* verb, const std::string& url, const SyncReport& r);
+// The report as JSON (the one-line summary is sync_summary() of <mithril/session.h>).
 std::string sync_json(const SyncReport& r);
 // Prints the summary line and, when there was one, the first problem to
 // stderr, each line starting with `prefix` ("mithril: ", "mithril: warning: ").

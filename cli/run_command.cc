@@ -17,9 +17,8 @@
 #include <mithril/cache.h>
 #include <mithril/hooks.h>
 #include <mithril/log.h>
+#include <mithril/session.h>
 
-#include "hooks/file_watch.h"
-#include "remote_commands.h"
 #include "util/format.h"
 
 namespace mithril::cli {
@@ -32,36 +31,6 @@ void forward_signal(int sig) {
 }
 
 void warn(const std::string& msg) { detail::print_to(stderr, "mithril: warning: %s\n", msg.c_str()); }
-
-// Runs one cache step; when it meets a damaged index (damage SQLite only
-// sees when a query touches it), rebuilds the index from the objects once
-// (verify --repair) and retries the step.
-template <typename F>
-auto self_healing(Cache& cache, F&& step) -> decltype(step()) {
-  auto r = step();
-  if (r || r.error().code != ErrorCode::kCorruption) return r;
-  warn("the index is damaged (" + r.error().message + "); rebuilding it from the objects");
-  if (!cache.verify(true)) return r;
-  return step();
-}
-
-// Pull or push around a run: never fails the run, reports problems.
-std::optional<SyncReport> sync_remote(Cache& cache, const CacheConfig& config, const DeviceClass& partition, bool push,
-                                      bool quiet) {
-  if (config.remote.empty()) return std::nullopt;
-  SyncOptions o = sync_options(config, true);
-  o.progress = o.progress && !quiet;
-  auto r = push ? push_frameworks(cache, partition, config.remote, o) : pull_frameworks(cache, partition, config.remote, o);
-  if (!r) {
-    warn(std::string(push ? "push" : "pull") + " skipped: " + r.error().to_string());
-    return std::nullopt;
-  }
-  if (r->errors + r->timeouts + r->rejected + r->skipped > 0) {
-    const auto url = parse_remote_url(config.remote);
-    print_sync_summary("mithril: warning: ", push ? "push" : "pull", url ? url->redacted : "remote", *r);
-  }
-  return *r;
-}
 
 // After the command exits, processes it started may still run: a compiler
 // orphaned by a killed job still writing a kernel. mithril is their
@@ -131,58 +100,12 @@ std::string absolute(const std::string& p) {
   return ec ? p : abs.lexically_normal().string();
 }
 
-// Points every framework cache directory the caller has not set into the
-// root; returns the directories now managed (empty: run without the cache).
-std::vector<std::string> point_frameworks_at_root(const CacheConfig& config, const DeviceClass& partition) {
-  std::vector<std::string> watched;
-  for (const auto& dir : framework_dirs(config.root, partition)) {
-    const char* current = std::getenv(dir.env_var.c_str());
-    if (current != nullptr && *current != '\0' && absolute(current) != dir.path) {
-      warn(dir.env_var + " is set to " + current + " by the caller; leaving it alone (not managed by mithril)");
-      continue;
-    }
-    if (auto made = make_dirs(Env::posix(), dir.path); !made) {
-      warn("cannot create " + dir.path + ": " + made.error().message + "; running without the cache");
-      continue;
-    }
-    // A read-only root (a read-only mount, a pre-warmed image): frameworks
-    // also write beside their hits (locks, new kernels), so they would fail.
-    if (::access(dir.path.c_str(), W_OK) != 0) {
-      warn(dir.path + " is not writable (" + std::strerror(errno) + "); " + dir.env_var +
-           " left unset, running without the cache");
-      continue;
-    }
-    setenv(dir.env_var.c_str(), dir.path.c_str(), 1);
-    watched.push_back(dir.path);
-  }
-  return watched;
-}
-
-// Before the run: checks the entries on disk, then pulls from the remote.
-// Fails open: any cache error is a warning, the command still runs.
-std::optional<SyncReport> prepare_root(const CacheConfig& config, const DeviceClass& partition, bool quiet) {
-  auto cache = Cache::open(config);
-  if (!cache) {
-    warn("cache unavailable: " + cache.error().to_string());
-    return std::nullopt;
-  }
-  if (auto checked = self_healing(**cache, [&] { return (*cache)->check_frameworks(partition); }); !checked) {
-    warn("integrity check failed: " + checked.error().to_string());
-  } else if (checked->quarantined_entries > 0) {
-    warn("quarantined " + std::to_string(checked->quarantined_entries) +
-         " damaged cache entries (they will be recompiled)");
-  }
-  return sync_remote(**cache, config, partition, false, quiet);
-}
-
-// Runs the command while watching `watched`; `activity` receives what the
-// watcher saw (left as "changes unknown" without a watcher).
-int run_watched(const std::vector<std::string>& command, const std::vector<std::string>& watched,
-                const CacheConfig& config, const DeviceClass& partition, FrameworkActivity* activity) {
-  FileWatcher watcher;
-  const bool watching = !watched.empty() && watcher.start(watched);
+// Runs the command, logging its start and end.
+int run_logged(const std::vector<std::string>& command, const RunSession& session) {
   MITHRIL_LOG(LogLevel::kInfo, "run_start",
-              {{"command", command.front()}, {"partition", partition.to_string()}, {"root", config.root}});
+              {{"command", command.front()},
+               {"partition", session.partition().to_string()},
+               {"root", session.config().root}});
   const auto t0 = std::chrono::steady_clock::now();
   const int rc = spawn_and_wait(command);
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
@@ -190,22 +113,15 @@ int run_watched(const std::vector<std::string>& command, const std::vector<std::
               {{"command", command.front()},
                {"exit_code", static_cast<std::int64_t>(rc)},
                {"ms", static_cast<std::int64_t>(ms.count())}});
-  if (watching) {
-    auto seen = watcher.stop();
-    activity->opened.assign(seen.opened.begin(), seen.opened.end());
-    activity->changed.assign(seen.changed.begin(), seen.changed.end());
-    activity->changes_known = seen.complete;
-    activity->first_event_ns = seen.first_event_ns;
-    activity->written_at_ns.insert(seen.written_at_ns.begin(), seen.written_at_ns.end());
-  }
   return rc;
 }
 
 // The one-line summary on a terminal: hits, compiled, time saved, remote.
-void print_run_summary(Cache& cache, const FrameworkReport& synced, const std::optional<SyncReport>& pulled,
-                       const std::optional<SyncReport>& pushed) {
-  auto s = cache.stats();
-  if (!s) return;
+void print_run_summary(const FinishReport& finished, const std::optional<SyncReport>& pulled) {
+  if (!finished.synced || !finished.stats) return;
+  const FrameworkReport& synced = *finished.synced;
+  const Stats& s = *finished.stats;
+  const std::optional<SyncReport>& pushed = finished.pushed;
   std::string remote;
   if (pulled || pushed) {
     remote = ", " + std::to_string(pulled ? pulled->entries_transferred : 0) + " pulled, " +
@@ -218,41 +134,23 @@ void print_run_summary(Cache& cache, const FrameworkReport& synced, const std::o
   detail::print_to(stderr, "mithril: %llu hits, %llu new entries (compiled)%s%s; cache %s / %s\n",
                    static_cast<unsigned long long>(synced.accessed_entries),
                    static_cast<unsigned long long>(synced.new_entries), saved.c_str(), remote.c_str(),
-                   format_size(s->stored_bytes + s->framework_bytes).c_str(), format_size(s->max_size).c_str());
+                   format_size(s.stored_bytes + s.framework_bytes).c_str(), format_size(s.max_size).c_str());
 }
 
 }  // namespace
 
-int run_with_hooks(const CacheConfig& config_in, const std::vector<std::string>& command, bool quiet) {
-  CacheConfig config = config_in;
-  config.root = absolute(config.root);
-  const DeviceClass partition = detect_partition();
-  // A root someone else owns or can write is never handed to torch: the job
-  // runs without the cache (torch's own default directories).
-  const auto trusted = check_root_trusted(Env::posix(), config.root, config.allow_shared_root);
-  if (!trusted) warn(trusted.error().message + "; running without the cache");
-  const std::vector<std::string> watched =
-      trusted ? point_frameworks_at_root(config, partition) : std::vector<std::string>{};
-  const bool managed = !watched.empty();
-  const std::optional<SyncReport> pulled = managed ? prepare_root(config, partition, quiet) : std::nullopt;
-  FrameworkActivity activity;  // without a watcher: changes unknown, full rescan
-  const int rc = run_watched(command, watched, config, partition, &activity);
-  if (!managed) return rc;
-  auto cache = Cache::open(config);
-  if (!cache) {
-    warn("cache unavailable after the run: " + cache.error().to_string());
-    return rc;
-  }
-  auto synced = self_healing(**cache, [&] { return (*cache)->sync_frameworks(partition, activity); });
-  if (!synced) {
-    warn("recording the run failed: " + synced.error().to_string());
-    return rc;
-  }
-  // Push whatever the remote lacks (also entries an earlier push missed),
-  // unless the pull already found the remote dead: one bounded wait per run.
-  const auto pushed = pulled && pulled->remote_gave_up ? std::nullopt
-                                                       : sync_remote(**cache, config, partition, true, quiet);
-  if (!quiet && isatty(STDERR_FILENO)) print_run_summary(**cache, *synced, pulled, pushed);
+int run_with_hooks(const CacheConfig& config, const std::vector<std::string>& command, bool quiet) {
+  SessionOptions options;
+  const bool terminal = !quiet && isatty(STDERR_FILENO) != 0;
+  options.progress = terminal;
+  options.final_stats = terminal;
+  RunSession session(config, warn, options);
+  const PrepareReport prepared = session.prepare();
+  for (const auto& [var, dir] : prepared.env) setenv(var.c_str(), dir.c_str(), 1);
+  const int rc = run_logged(command, session);
+  if (prepared.env.empty()) return rc;
+  const FinishReport finished = session.finish();
+  if (terminal) print_run_summary(finished, prepared.pulled);
   return rc;
 }
 

@@ -1,4 +1,9 @@
 // `mithril run`, `mithril env` and `mithril demo`: the framework hooks.
+// The run cycle itself (directories, trust, check, pull, watch, record,
+// push) is RunSession (<mithril/session.h>), shared with Python's init();
+// this file keeps what only a CLI wrapping a child process needs: spawning
+// it, forwarding signals, the subreaper that waits for its descendants, exit
+// codes, and printing.
 #pragma once
 
 #include <string>

@@ -76,6 +76,9 @@ class Env {
   virtual std::int64_t now_ns() = 0;
   // geteuid(2): the user whose files a root must be (see check_root_trusted).
   virtual std::uint32_t effective_uid();
+  // access(2) W_OK: whether this process may create files in `path` (false
+  // on a read-only mount or without permission; the error says why).
+  virtual Result<void> check_writable(const std::string& path);
   // Called before each I/O SQLite does on the index database's files (the
   // database and its WAL: SQLite does its own I/O, this is how an Env reaches
   // it), with the file's path ("" for SQLite's temporary files). An error

@@ -10,9 +10,8 @@
 #include <mithril/cache.h>
 #include <mithril/hooks.h>
 #include <mithril/remote.h>
+#include <mithril/session.h>
 #include <mithril/version.h>
-
-#include "hooks/file_watch.h"
 
 namespace py = pybind11;
 using namespace mithril;
@@ -53,34 +52,11 @@ Digest parse_digest(const std::string& hex) {
   return *d;
 }
 
-py::dict stats_dict(const Stats& s) {
-  py::dict counters;
-  for (int i = 0; i < kCounterCount; ++i) counters[counter_name(static_cast<Counter>(i))] = s.counters[i];
-  py::dict d;
-  d["root"] = s.root;
-  d["entries"] = s.entries;
-  d["objects"] = s.objects;
-  d["stored_bytes"] = s.stored_bytes;
-  d["logical_bytes"] = s.logical_bytes;
-  d["framework_entries"] = s.framework_entries;
-  d["framework_bytes"] = s.framework_bytes;
-  d["total_bytes"] = s.stored_bytes + s.framework_bytes;
-  d["max_size"] = s.max_size;
-  d["index_bytes"] = s.index_bytes;
-  d["quarantined_files"] = s.quarantined;
-  d["hit_rate"] = s.hit_rate();  // the keyed store's lookups
-  d["framework_hit_rate"] = s.framework_hit_rate();  // framework entries read / (read + compiled)
-  d["counters"] = counters;
-  py::dict kinds;
-  for (const auto& k : s.framework_kinds) {
-    py::dict e;
-    e["entries"] = k.entries;
-    e["bytes"] = k.bytes;
-    e["hits"] = k.hits;
-    kinds[py::str(k.kind)] = e;
-  }
-  d["frameworks"] = kinds;
-  return d;
+// `mithril stats --json`'s document as a dict: the library renders it once
+// for the CLI and Python (stats_json_text).
+py::object stats_dict(Cache& c) {
+  const std::string text = released([&] { return stats_json_text(c); });
+  return py::module_::import("json").attr("loads")(text);
 }
 
 py::dict framework_dict(const FrameworkReport& r) {
@@ -137,56 +113,69 @@ CacheKey make_key(const py::object& graph_hash, const std::vector<InputSpec>& in
   return key;
 }
 
-// Watches the framework directories of a partition while Python code runs
-// in this process, so hits can be credited at sync time.
-class FrameworkSession {
+py::dict gc_dict(const GcReport& g) {
+  py::dict d;
+  d["evicted_entries"] = g.evicted_entries;
+  d["evicted_bytes"] = g.evicted_bytes;
+  d["size_before"] = g.stored_before;
+  d["size_after"] = g.stored_after;
+  d["temp_files_removed"] = g.temp_files_removed;
+  return d;
+}
+
+template <typename T, typename F>
+py::object optional_dict(const std::optional<T>& v, F&& to_dict) {
+  if (!v) return py::none();
+  return to_dict(*v);
+}
+
+// RunSession for Python: warnings are collected (the GIL is released while
+// the session works) and returned, and mithril_cache turns them into
+// MithrilWarning. Python sets the returned variables in os.environ itself.
+class PySession {
  public:
-  FrameworkSession(Cache& cache, DeviceClass partition) : m_cache(cache), m_partition(partition) {}
-  py::dict begin() {
-    FrameworkReport r;
+  PySession(const CacheConfig& config, bool progress)
+      : m_session(config, [this](const std::string& w) { m_warnings.push_back(w); }, SessionOptions{progress, false}) {}
+  py::dict prepare() {
+    PrepareReport r;
     {
       py::gil_scoped_release release;
-      auto checked = m_cache.check_frameworks(m_partition);
-      std::vector<std::string> dirs;
-      for (const auto& d : framework_dirs(m_cache.config().root, m_partition)) {
-        (void)make_dirs(Env::posix(), d.path);
-        dirs.push_back(d.path);
-      }
-      m_watching = m_watcher.start(dirs);
-      if (!checked) {
-        py::gil_scoped_acquire acquire;
-        raise_error(checked.error());
-      }
-      r = *checked;
+      r = m_session.prepare();
     }
-    return framework_dict(r);
+    py::dict d;
+    py::dict env;
+    for (const auto& [var, dir] : r.env) env[py::str(var)] = dir;
+    d["env"] = env;
+    d["check"] = optional_dict(r.checked, framework_dict);
+    d["pull"] = optional_dict(r.pulled, sync_dict);
+    d["warnings"] = take_warnings();
+    return d;
   }
-  py::dict end() {
-    FrameworkReport r;
+  py::dict finish() {
+    FinishReport r;
     {
       py::gil_scoped_release release;
-      FrameworkActivity activity;
-      if (m_watching) {
-        auto seen = m_watcher.stop();
-        activity.opened.assign(seen.opened.begin(), seen.opened.end());
-        activity.changed.assign(seen.changed.begin(), seen.changed.end());
-        activity.changes_known = seen.complete;
-        activity.first_event_ns = seen.first_event_ns;
-        activity.written_at_ns.insert(seen.written_at_ns.begin(), seen.written_at_ns.end());
-      }
-      m_watching = false;
-      auto synced = m_cache.sync_frameworks(m_partition, activity);
-      py::gil_scoped_acquire acquire;
-      r = unwrap(std::move(synced));
+      r = m_session.finish();
     }
-    return framework_dict(r);
+    py::dict d;
+    d["synced"] = optional_dict(r.synced, framework_dict);
+    d["push"] = optional_dict(r.pushed, sync_dict);
+    d["warnings"] = take_warnings();
+    return d;
   }
+  CacheConfig config() const { return m_session.config(); }
+  DeviceClass partition() const { return m_session.partition(); }
 
  private:
-  Cache& m_cache;
-  DeviceClass m_partition;
-  FileWatcher m_watcher;
-  bool m_watching = false;
+  py::list take_warnings() {
+    py::list out;
+    for (const auto& w : m_warnings) out.append(w);
+    m_warnings.clear();
+    return out;
+  }
+
+  std::vector<std::string> m_warnings;  // before m_session: its sink appends here
+  RunSession m_session;
 };
 
 }  // namespace
@@ -334,14 +323,7 @@ PYBIND11_MODULE(_core, m) {
       })
       .def("remove", [](Cache& c, const std::string& hex) { return unwrap(c.remove(parse_digest(hex))); })
       .def("gc", [](Cache& c, std::optional<std::uint64_t> max_size) {
-        const auto g = released([&] { return c.gc(max_size); });
-        py::dict d;
-        d["evicted_entries"] = g.evicted_entries;
-        d["evicted_bytes"] = g.evicted_bytes;
-        d["size_before"] = g.stored_before;
-        d["size_after"] = g.stored_after;
-        d["temp_files_removed"] = g.temp_files_removed;
-        return d;
+        return gc_dict(released([&] { return c.gc(max_size); }));
       }, py::arg("max_size") = py::none())
       .def("verify", [](Cache& c, bool repair) {
         const auto v = released([&] { return c.verify(repair); });
@@ -359,9 +341,7 @@ PYBIND11_MODULE(_core, m) {
         d["framework_entries_quarantined"] = v.framework_entries_quarantined;
         return d;
       }, py::arg("repair") = false)
-      .def("stats", [](Cache& c) {
-        return stats_dict(released([&] { return c.stats(); }));
-      })
+      .def("stats", [](Cache& c) { return stats_dict(c); })
       .def("flush", [](Cache& c) { unwrap(c.flush()); })
       .def("pack_frameworks", [](Cache& c, const DeviceClass& p, const std::string& path) {
         return bundle_dict(released([&] { return c.pack_frameworks(p, path); }));
@@ -423,10 +403,19 @@ PYBIND11_MODULE(_core, m) {
       })
       .def_property_readonly("dir", &ContentStore::dir);
 
-  py::class_<FrameworkSession>(m, "FrameworkSession")
-      .def(py::init<Cache&, DeviceClass>(), py::keep_alive<1, 2>())
-      .def("begin", &FrameworkSession::begin)
-      .def("end", &FrameworkSession::end);
+  py::class_<PySession>(m, "RunSession")
+      .def(py::init([](const CacheConfig& config, bool progress) {
+             py::gil_scoped_release release;  // detects the partition (NVML or nvidia-smi)
+             return std::make_unique<PySession>(config, progress);
+           }), py::arg("config"), py::arg("progress") = false)
+      .def("prepare", &PySession::prepare)
+      .def("finish", &PySession::finish)
+      .def_property_readonly("config", &PySession::config)
+      .def_property_readonly("partition", &PySession::partition);
+
+  m.def("sync_and_gc", [](Cache& c, const DeviceClass& p, std::optional<std::uint64_t> max_size) {
+    return gc_dict(released([&] { return sync_and_gc(c, p, max_size); }));
+  }, py::arg("cache"), py::arg("partition"), py::arg("max_size") = py::none());
 
   m.def("framework_dirs", [](const std::string& root, const DeviceClass& p) {
     py::dict d;

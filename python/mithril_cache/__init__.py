@@ -18,7 +18,7 @@ from __future__ import annotations
 import atexit
 import os
 import warnings
-from typing import Dict, Optional, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 from . import _core
 from ._core import Cache, CacheConfig, CacheKey, ContentStore, DeviceClass, InputSpec  # noqa: F401
@@ -89,87 +89,153 @@ def open_cache(root=None, max_size: Union[int, str, None] = None, **settings) ->
     return Cache.open(load_config(root, max_size, **settings))
 
 
-class CacheManager:
-    """Manages the framework caches of this process (see init())."""
+class MithrilWarning(UserWarning):
+    """A cache problem mithril worked around: the job goes on, with less (at
+    worst torch's and Triton's own default directories)."""
 
-    def __init__(self, cache: Cache, partition: DeviceClass, managed: Dict[str, str]):
-        self.cache = cache
-        self.partition = partition
-        self.managed = managed  # env var -> directory
-        self._session = _core.FrameworkSession(cache, partition)
-        self.check_report = self._session.begin()
-        self.remote = cache.config.remote
-        self.pull_report = self._sync("pull") if self.remote else None
+
+def _warn_all(messages: List[str], stacklevel: int) -> None:
+    for m in messages:
+        warnings.warn(f"mithril: {m}", MithrilWarning, stacklevel=stacklevel + 1)
+
+
+class CacheManager:
+    """The framework caches of this process under a mithril root: one
+    ``RunSession`` of the C++ library (the cycle ``mithril run`` runs), made by
+    init(). It prepares when made (framework directories, trust and integrity
+    checks, pull) and finishes at close(), at the end of a ``with`` block or
+    at interpreter exit (recording, budget, push). Cache problems are
+    MithrilWarning, never exceptions.
+
+    Attributes: ``managed`` (variable -> directory now set in os.environ;
+    empty when the cache is not in use), ``partition``, ``check_report``,
+    ``pull_report`` and, after close(), ``push_report`` (dicts, or None when
+    the step did not run).
+    """
+
+    def __init__(self, config: Optional[CacheConfig], problem: Optional[str] = None) -> None:
+        self.config = config
+        self.remote = config.remote if config is not None else ""
+        self.managed: Dict[str, str] = {}
+        self.check_report: Optional[dict] = None
+        self.pull_report: Optional[dict] = None
+        self.push_report: Optional[dict] = None
+        self._session: Optional[_core.RunSession] = None
+        self._cache: Optional[Cache] = None
         self._closed = False
+        if config is None:
+            _warn_all([f"{problem}; running without the cache"], stacklevel=3)
+            self.partition = DeviceClass.detect()
+            return
+        self._session = _core.RunSession(config)
+        self.partition = self._session.partition
+        prepared = self._session.prepare()
+        _warn_all(prepared["warnings"], stacklevel=3)
+        for var, path in prepared["env"].items():
+            os.environ[var] = path
+        self.managed = dict(prepared["env"])
+        self.check_report = prepared["check"]
+        self.pull_report = prepared["pull"]
         atexit.register(self.close)
 
-    def _sync(self, verb: str) -> Optional[dict]:
-        # Never fails the job: a remote problem is a warning and a counter.
-        try:
-            if verb == "pull":
-                r = self.cache.pull(self.partition, self.remote, bounded=True)
-            else:
-                r = self.cache.push(self.partition, self.remote)
-        except MithrilError as e:
-            warnings.warn(f"mithril: {verb} skipped: {e}")
-            return None
-        if r["errors"] or r["timeouts"] or r["rejected"]:
-            warnings.warn(f"mithril: {verb}: {r['errors']} errors, {r['timeouts']} timeouts, "
-                          f"{r['rejected']} rejected; first: {r['first_problem']}")
-        return r
+    def __enter__(self) -> "CacheManager":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @property
+    def cache(self) -> Cache:
+        """The root, opened on first use (raises MithrilError when it cannot be)."""
+        if self._cache is None:
+            if self.config is None:
+                raise UnavailableError("mithril: the cache is not in use (see the warning init() gave)")
+            self._cache = Cache.open(self.config)
+        return self._cache
 
     def stats(self) -> dict:
+        """The same document as ``mithril stats --json`` (docs/cli.md)."""
         return self.cache.stats()
 
     def gc(self, max_size: Union[int, str, None] = None) -> dict:
+        """Like ``mithril gc``: records what the frameworks wrote so far, then
+        evicts least-recently-used entries down to `max_size` (default: the budget)."""
         budget = None if max_size is None else _core.parse_size(_text(max_size))
-        return self.cache.gc(budget)
+        return _core.sync_and_gc(self.cache, self.partition, budget)
 
     def close(self) -> Optional[dict]:
-        """Records what the frameworks wrote and read, then enforces the budget."""
+        """Finishes the session: records what the frameworks wrote and read,
+        enforces the budget, pushes to the remote. Returns the recording's
+        report (None when it did not run). Only the first call does anything."""
+        global _manager
         if self._closed:
             return None
         self._closed = True
-        try:
-            report = self._session.end()
-        except MithrilError as e:  # never fail the user's job because of the cache
-            warnings.warn(f"mithril: recording the run failed: {e}")
+        if _manager is self:
+            _manager = None
+        if self._session is None:
             return None
-        if self.remote and not (self.pull_report or {}).get("remote_gave_up"):
-            self.push_report = self._sync("push")
-        return report
+        finished = self._session.finish()
+        _warn_all(finished["warnings"], stacklevel=2)
+        self.push_report = finished["push"]
+        return finished["synced"]
 
 
 _manager: Optional[CacheManager] = None
+_manager_args: Optional[Tuple[Dict[str, str], bool]] = None
 
 
-def init(root=None, max_size: Union[int, str, None] = None, explain: bool = False, **settings) -> CacheManager:
-    """Points PyTorch Inductor and Triton at the managed root. Call it before
-    the first torch.compile. A variable the user already set is respected
-    (with a warning) and that framework is then not managed. With a remote
-    (``remote="s3://..."`` or MITHRIL_REMOTE), pulls now and pushes at exit,
-    failing open (docs/remote.md)."""
-    global _manager
-    if _manager is not None:
-        return _manager
-    config = load_config(root, max_size, **settings)
+def _session_config(root: Any, max_size: Union[int, str, None], settings: Dict[str, Any]
+                    ) -> Tuple[Optional[CacheConfig], Optional[str]]:
+    """The configuration, or None and why when the environment, the root's
+    mithril.toml or the root itself makes it unusable. Raises only for a bad
+    argument (an unknown setting, a malformed size)."""
+    try:
+        config = load_config(root, max_size, **settings)
+    except MithrilError as e:
+        try:
+            load_config(root)
+        except MithrilError:
+            return None, f"configuration unusable: {e}"  # not the arguments' fault
+        raise
     config.root = os.path.abspath(config.root)
-    partition = DeviceClass.detect()
-    cache = Cache.open(config)  # first: a root mithril refuses (another owner, loose modes) is never handed to torch
-    managed = {}
-    for var, path in _core.framework_dirs(config.root, partition).items():
-        current = os.environ.get(var)
-        if current and os.path.abspath(current) != path:
-            warnings.warn(f"mithril: {var} is set to {current}; leaving it alone (not managed)")
-            continue
-        os.makedirs(path, mode=0o700, exist_ok=True)
-        os.environ[var] = path
-        managed[var] = path
-    if explain or os.environ.get("MITHRIL_EXPLAIN") == "1":
+    return config, None
+
+
+def init(root: Any = None, max_size: Union[int, str, None] = None, explain: bool = False,
+         **settings: Any) -> CacheManager:
+    """Points PyTorch Inductor and Triton at the managed root. Call it before
+    the first torch.compile. Runs the same session as ``mithril run``: a
+    variable the user already set is respected (with a warning) and that
+    framework is then not managed. With a remote (``remote="s3://..."`` or
+    MITHRIL_REMOTE), pulls now and pushes at exit (docs/remote.md).
+
+    Fails open like ``mithril run``: a root that cannot be created, opened or
+    written (a file in the way, no permission, a read-only mount, a root
+    another user owns) or a bad MITHRIL_* value is a MithrilWarning and torch
+    keeps its own defaults; init() does not raise for the root. A bad
+    argument (an unknown setting, a malformed size) raises
+    InvalidArgumentError, a wrong type TypeError.
+
+    One session per process: a second init() with the same arguments returns
+    the running manager silently; with other arguments it warns
+    (MithrilWarning) and returns the running manager unchanged. Once the
+    manager is closed (close(), the end of ``with mithril_cache.init(...) as
+    m:``), init() starts a new session."""
+    global _manager, _manager_args
+    args = (_overrides(root, max_size, settings), bool(explain))
+    if _manager is not None:
+        if args != _manager_args:
+            warnings.warn("mithril: init() was already called with other arguments; "
+                          "keeping the running session", MithrilWarning, stacklevel=2)
+        return _manager
+    config, problem = _session_config(root, max_size, settings)
+    manager = CacheManager(config, problem)
+    if config is not None and (explain or os.environ.get("MITHRIL_EXPLAIN") == "1"):
         from . import explain as _explain
         _explain.install(config.root)  # for `mithril explain --torch`
-    _manager = CacheManager(cache, partition, managed)
-    return _manager
+    _manager, _manager_args = manager, args
+    return manager
 
 
 def stats(root=None) -> dict:

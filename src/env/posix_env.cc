@@ -150,6 +150,11 @@ bool FileStat::is_symlink() const { return S_ISLNK(mode); }
 
 std::uint32_t Env::effective_uid() { return ::geteuid(); }
 
+Result<void> Env::check_writable(const std::string& path) {
+  if (::access(path.c_str(), W_OK) == 0) return {};
+  return std::unexpected(error_from_errno(errno, "access " + path));
+}
+
 Result<void> Env::before_db_io(DbIo /*op*/, const char* /*path*/) { return {}; }
 
 Env& Env::posix() {

@@ -1,6 +1,6 @@
 // FileWatcher: records which files under some directories are opened while
 // it runs (Linux inotify, IN_OPEN), following new subdirectories. Used by
-// `mithril run` to learn which framework entries a run used (its hits), since
+// RunSession (src/session/) to learn which framework entries a run used (its hits), since
 // PyTorch reads its cache files directly. Monitoring only: it never touches
 // the files, so it lives outside the Env layer. Private to src/.
 //
