@@ -6,6 +6,7 @@
 #include <vector>
 
 #include <mithril/hooks.h>
+#include <mithril/log.h>
 
 #include "hooks/file_watch.h"
 
@@ -43,7 +44,8 @@ class RunSession::Impl {
     ++m_warnings;
     try {
       if (m_warn) m_warn(msg);
-    } catch (...) {  // a sink that throws loses its warning, never the job
+    } catch (...) {  // a sink that throws loses its warning to the log, never the job
+      MITHRIL_LOG(LogLevel::kWarn, "session_warning", {{"message", msg}});
     }
   }
   void point_frameworks_at_root();
