@@ -117,9 +117,9 @@ class CacheManager:
         self.config = config
         self.remote = config.remote if config is not None else ""
         self.managed: Dict[str, str] = {}
-        self.check_report: Optional[dict] = None
-        self.pull_report: Optional[dict] = None
-        self.push_report: Optional[dict] = None
+        self.check_report: Optional[Dict[str, Any]] = None
+        self.pull_report: Optional[Dict[str, Any]] = None
+        self.push_report: Optional[Dict[str, Any]] = None
         self._session: Optional[_core.RunSession] = None
         self._cache: Optional[Cache] = None
         self._closed = False
@@ -153,17 +153,17 @@ class CacheManager:
             self._cache = Cache.open(self.config)
         return self._cache
 
-    def stats(self) -> dict:
+    def stats(self) -> Dict[str, Any]:
         """The same document as ``mithril stats --json`` (docs/cli.md)."""
         return self.cache.stats()
 
-    def gc(self, max_size: Union[int, str, None] = None) -> dict:
+    def gc(self, max_size: Union[int, str, None] = None) -> Dict[str, int]:
         """Like ``mithril gc``: records what the frameworks wrote so far, then
         evicts least-recently-used entries down to `max_size` (default: the budget)."""
         budget = None if max_size is None else _core.parse_size(_text(max_size))
         return _core.sync_and_gc(self.cache, self.partition, budget)
 
-    def close(self) -> Optional[dict]:
+    def close(self) -> Optional[Dict[str, Any]]:
         """Finishes the session: records what the frameworks wrote and read,
         enforces the budget, pushes to the remote. Returns the recording's
         report (None when it did not run). Only the first call does anything."""
@@ -231,7 +231,7 @@ def init(root: Any = None, max_size: Union[int, str, None] = None, explain: bool
         return _manager
     config, problem = _session_config(root, max_size, settings)
     manager = CacheManager(config, problem)
-    if config is not None and (explain or os.environ.get("MITHRIL_EXPLAIN") == "1"):
+    if manager.managed and config is not None and (explain or os.environ.get("MITHRIL_EXPLAIN") == "1"):
         from . import explain as _explain
         _explain.install(config.root)  # for `mithril explain --torch`
     _manager, _manager_args = manager, args
