@@ -11,7 +11,9 @@ mithril's management::
 process sees a CUDA device; detected without initializing CUDA), quarantines damaged entries before torch can
 load them, and at exit records what torch wrote and read and evicts
 least-recently-used entries down to the budget. Wrapping a command works the
-same without code changes: ``mithril run -- python train.py``.
+same without code changes: ``mithril run -- python train.py``; both run the
+library's RunSession, so both fail open the same way: a cache problem is a
+MithrilWarning and the job goes on, at worst with torch's own directories.
 """
 from __future__ import annotations
 
