@@ -14,6 +14,7 @@
 #include <optional>
 
 #include <mithril/cache.h>
+#include <mithril/format.h>
 #include <mithril/version.h>
 
 #include "output.h"
@@ -25,8 +26,6 @@
 #include "table.h"
 #include "torch_explain.h"
 #include <mithril/hooks.h>
-#include "env/output_file.h"
-#include "util/format.h"
 
 namespace mithril::cli {
 namespace {

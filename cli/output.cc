@@ -5,8 +5,9 @@
 #include <ctime>
 #include <sstream>
 
+#include <mithril/format.h>
+
 #include "table.h"
-#include "util/format.h"
 
 namespace mithril::cli {
 namespace {

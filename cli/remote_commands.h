@@ -6,8 +6,8 @@
 
 #include <mithril/cache.h>
 #include <mithril/config.h>
+#include <mithril/format.h>
 #include <mithril/remote.h>
-#include "util/format.h"
 
 namespace mithril::cli {
 

@@ -7,9 +7,9 @@
 #include <vector>
 
 #include <mithril/cache.h>
+#include <mithril/format.h>
 
 #include "output.h"
-#include "util/format.h"
 
 namespace mithril::cli {
 namespace {

@@ -15,12 +15,12 @@
 #include <sstream>
 
 #include <mithril/cache.h>
+#include <mithril/format.h>
 #include <mithril/hooks.h>
 #include <mithril/log.h>
 
 #include "hooks/file_watch.h"
 #include "remote_commands.h"
-#include "util/format.h"
 
 namespace mithril::cli {
 namespace {

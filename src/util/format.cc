@@ -1,4 +1,4 @@
-#include "util/format.h"
+#include <mithril/format.h>
 
 #include <cerrno>
 #include <cstdarg>
