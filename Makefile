@@ -20,7 +20,7 @@ JOBS ?= $(shell nproc)
 CONFIGURE := cmake -S . $(GENERATOR) -DMITHRIL_WERROR=ON
 
 .PHONY: all deps deps-demo build build-demo demo demo-store test unit-test asan-build asan-test asan-system-test \
-        tsan-build tsan-test stress-test system-test python-install python-test e2e-test fuzz-test tidy \
+        tsan-build tsan-test stress-test system-test install-lib-test python-install python-test e2e-test fuzz-test tidy \
         install-check report-reset hardening-report bench clean
 
 all: build
@@ -87,6 +87,12 @@ stress-test: tsan-build
 
 system-test: build
 	MITHRIL_BIN=$(CURDIR)/$(BUILD)/cli/mithril $(PY) -m pytest -q tests/system
+
+# The installed C++ library: `cmake --install` of the Release build into a
+# temporary prefix, then a small program built against it with
+# find_package(mithril) and with pkg-config, and run (tests/install/consumer/).
+install-lib-test: build
+	$(PY) tests/install/check_library.py --build $(BUILD)
 
 # The wheel's build tools come with `deps` (no isolated build environment).
 python-install: deps

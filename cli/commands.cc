@@ -14,6 +14,7 @@
 #include <optional>
 
 #include <mithril/cache.h>
+#include <mithril/format.h>
 #include <mithril/version.h>
 
 #include "output.h"
@@ -26,8 +27,6 @@
 #include "torch_explain.h"
 #include <mithril/hooks.h>
 #include <mithril/session.h>
-#include "env/output_file.h"
-#include "util/format.h"
 
 namespace mithril::cli {
 namespace {
@@ -136,10 +135,13 @@ int cmd_stats(const GlobalOptions& g, bool json, bool prometheus) {
     print(stats_prometheus(s));
     return 0;
   }
+  if (json) {
+    print(check(stats_json_text(*cache, 2)) + "\n");
+    return 0;
+  }
   const auto last_run = last_framework_run(check(cache->history()));
   const auto top = check(cache->largest_framework_entries(5));
-  if (json) print_json(stats_json(s, last_run, top));
-  else print(stats_text(s, last_run, top));
+  print(stats_text(s, last_run, top));
   return 0;
 }
 

@@ -1,8 +1,9 @@
 #include <cstring>
 
+#include <mithril/format.h>
+
 #include "commands.h"
 #include "std_fds.h"
-#include "util/format.h"
 
 // The exit code is the command's, unless its output did not reach stdout
 // (a full disk, /dev/full): then 1, with one error line.

@@ -5,10 +5,12 @@
 #include <ctime>
 #include <sstream>
 
+#include <mithril/format.h>
+
 #include "table.h"
-#include "util/format.h"
 
 namespace mithril::cli {
+using detail::iso_time;
 namespace {
 
 std::string percent(double part, double whole) {

@@ -9,7 +9,6 @@
 
 #include <mithril/cache.h>
 
-#include "session/stats_json.h"
 
 namespace mithril::cli {
 

@@ -5,8 +5,8 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include <mithril/format.h>
 #include <mithril/hooks.h>
-#include "util/format.h"
 
 namespace mithril::cli {
 

@@ -6,9 +6,9 @@
 
 #include <mithril/cache.h>
 #include <mithril/config.h>
+#include <mithril/format.h>
 #include <mithril/remote.h>
 #include <mithril/session.h>
-#include "util/format.h"
 
 namespace mithril::cli {
 

@@ -7,11 +7,12 @@
 #include <vector>
 
 #include <mithril/cache.h>
+#include <mithril/format.h>
 
 #include "output.h"
-#include "util/format.h"
 
 namespace mithril::cli {
+using detail::iso_time;
 namespace {
 
 // Colours the charts use; tests look for them in a screenshot.

@@ -15,11 +15,11 @@
 #include <sstream>
 
 #include <mithril/cache.h>
+#include <mithril/format.h>
 #include <mithril/hooks.h>
 #include <mithril/log.h>
 #include <mithril/session.h>
 
-#include "util/format.h"
 
 namespace mithril::cli {
 namespace {

@@ -8,9 +8,9 @@
 #include <thread>
 
 #include <mithril/cache.h>
+#include <mithril/format.h>
 
 #include "output.h"
-#include "util/format.h"
 
 namespace mithril::cli {
 namespace {

@@ -9,9 +9,9 @@
 #include <vector>
 
 #include <mithril/env.h>
+#include <mithril/format.h>
 
 #include "explain_hook_source.h"  // kExplainHookSource: python/mithril_cache/explain.py, embedded by CMake
-#include "util/format.h"
 
 namespace mithril::cli {
 namespace {

@@ -30,7 +30,7 @@ else()
   set(_b3_defs BLAKE3_NO_SSE2 BLAKE3_NO_SSE41 BLAKE3_NO_AVX2 BLAKE3_NO_AVX512)
 endif()
 
-add_library(mithril_blake3 STATIC ${_b3_sources})
+add_library(mithril_blake3 OBJECT ${_b3_sources})
 target_include_directories(mithril_blake3 SYSTEM PUBLIC "${_b3}")
 target_compile_definitions(mithril_blake3 PRIVATE ${_b3_defs})
 set_target_properties(mithril_blake3 PROPERTIES POSITION_INDEPENDENT_CODE ON C_VISIBILITY_PRESET hidden)

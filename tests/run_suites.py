@@ -22,12 +22,14 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 # (name shown, Makefile target). Static analysis first, then the unit and
-# system suites from the cheapest build to the slowest, the Python and
+# system suites from the cheapest build to the slowest (the installed C++
+# library right after the Release build it installs), the Python and
 # torch suites, fuzzing, and the install check on Debian's own Python.
 SUITES = [
     ("clang-tidy", "tidy"),
     ("unit, Release", "unit-test"),
     ("system, Release", "system-test"),
+    ("installed library", "install-lib-test"),
     ("unit, ASan+UBSan", "asan-test"),
     ("system, ASan+UBSan", "asan-system-test"),
     ("unit, TSan", "tsan-test"),

@@ -35,13 +35,14 @@
 #include <mithril/content_store.h>
 #include <mithril/entry.h>
 #include <mithril/env.h>
+#include <mithril/export.h>
 #include <mithril/key.h>
 #include <mithril/result.h>
 #include <mithril/stats.h>
 
 namespace mithril {
 
-struct GcReport {
+struct MITHRIL_API GcReport {
   std::uint64_t evicted_entries = 0;
   std::uint64_t evicted_bytes = 0;
   std::uint64_t stored_before = 0;
@@ -49,7 +50,7 @@ struct GcReport {
   std::uint64_t temp_files_removed = 0;
 };
 
-struct VerifyReport {
+struct MITHRIL_API VerifyReport {
   std::uint64_t objects_checked = 0;
   std::uint64_t corrupt = 0;          // quarantined
   std::uint64_t missing = 0;          // in the index, not on disk
@@ -66,7 +67,7 @@ struct VerifyReport {
 };
 
 // What a framework check or sync did (see Cache::check_frameworks).
-struct FrameworkReport {
+struct MITHRIL_API FrameworkReport {
   std::uint64_t entries = 0;              // tracked framework entries afterwards
   std::uint64_t new_entries = 0;
   std::uint64_t updated_entries = 0;
@@ -81,7 +82,7 @@ struct FrameworkReport {
 };
 
 // What pack_frameworks / unpack_frameworks did.
-struct BundleReport {
+struct MITHRIL_API BundleReport {
   std::string partition;
   std::uint64_t files = 0;          // files written (pack) or extracted (unpack)
   std::uint64_t bytes = 0;          // their uncompressed bytes
@@ -89,7 +90,7 @@ struct BundleReport {
 };
 
 // One recorded framework entry of a partition and its files (for push).
-struct FrameworkEntryFiles {
+struct MITHRIL_API FrameworkEntryFiles {
   struct File {
     std::string path;  // relative to <root>/fw/<partition>/
     std::uint64_t size = 0;
@@ -102,7 +103,7 @@ struct FrameworkEntryFiles {
 };
 
 // What a framework run did to its cache directories, as observed (inotify).
-struct FrameworkActivity {
+struct MITHRIL_API FrameworkActivity {
   std::vector<std::string> opened;   // absolute paths of files opened
   std::vector<std::string> changed;  // absolute paths created, written, renamed or deleted
   bool changes_known = false;        // false: unknown, so rescan every directory
@@ -122,9 +123,9 @@ struct FrameworkActivity {
 // `allow_shared` another owner and group write are accepted, others' write
 // never. Missing directories are fine (mithril creates them 0700).
 // Returns kInvalidArgument with one line naming the directory and the fix.
-Result<void> check_root_trusted(Env& env, const std::string& root, bool allow_shared);
+MITHRIL_API Result<void> check_root_trusted(Env& env, const std::string& root, bool allow_shared);
 
-class Cache {
+class MITHRIL_API Cache {
  public:
   // Opens (creating if needed) the root `config.root`; refuses a root that
   // check_root_trusted rejects. Rebuilds the index by scanning the objects

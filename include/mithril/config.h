@@ -22,14 +22,15 @@
 #include <vector>
 
 #include <mithril/env.h>
+#include <mithril/export.h>
 #include <mithril/result.h>
 
 namespace mithril {
 
 enum class ConfigSource { kDefault, kFile, kEnvironment, kOverride };
-const char* config_source_name(ConfigSource s);
+MITHRIL_API const char* config_source_name(ConfigSource s);
 
-struct CacheConfig {
+struct MITHRIL_API CacheConfig {
   std::string root;
   std::uint64_t max_size = 10ull << 30;  // Default: 10 GiB
   bool compression = false;              // zstd-compress stored objects
@@ -55,31 +56,31 @@ struct CacheConfig {
 };
 
 // Describes one configuration key (for `mithril config` and docs).
-struct ConfigKeyInfo {
+struct MITHRIL_API ConfigKeyInfo {
   std::string name;     // e.g. "max_size"
   std::string env_var;  // e.g. "MITHRIL_MAX_SIZE"
   std::string help;
 };
-const std::vector<ConfigKeyInfo>& config_keys();
+MITHRIL_API const std::vector<ConfigKeyInfo>& config_keys();
 
 // Sets `key` from its text form. Unknown keys and bad values are errors.
-Result<void> set_config_value(CacheConfig& config, std::string_view key, std::string_view value);
+MITHRIL_API Result<void> set_config_value(CacheConfig& config, std::string_view key, std::string_view value);
 // The text form of `key`'s current value.
-std::string get_config_value(const CacheConfig& config, std::string_view key);
+MITHRIL_API std::string get_config_value(const CacheConfig& config, std::string_view key);
 
 using GetEnv = std::function<std::optional<std::string>(const std::string&)>;
-GetEnv process_getenv();
+MITHRIL_API GetEnv process_getenv();
 
 // Builds the effective configuration from all layers. `overrides` maps keys
 // to text values (layer 4). Reads <root>/mithril.toml through `env`.
-Result<CacheConfig> load_config(const std::map<std::string, std::string>& overrides,
-                                const GetEnv& getenv = process_getenv(),
-                                Env& env = Env::posix());
+MITHRIL_API Result<CacheConfig> load_config(const std::map<std::string, std::string>& overrides,
+                                            const GetEnv& getenv = process_getenv(),
+                                            Env& env = Env::posix());
 
 // Parses a size: "123", "500K", "500M", "20G", "1.5T", "2GiB". Errors are
 // kInvalidArgument with a message naming the bad text.
-Result<std::uint64_t> parse_size(std::string_view text);
+MITHRIL_API Result<std::uint64_t> parse_size(std::string_view text);
 // "1.5 GiB", "512 B", ...
-std::string format_size(std::uint64_t bytes);
+MITHRIL_API std::string format_size(std::uint64_t bytes);
 
 }  // namespace mithril

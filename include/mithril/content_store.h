@@ -36,11 +36,12 @@
 
 #include <mithril/digest.h>
 #include <mithril/env.h>
+#include <mithril/export.h>
 #include <mithril/result.h>
 
 namespace mithril {
 
-struct StoreOptions {
+struct MITHRIL_API StoreOptions {
   bool fsync = false;             // fsync each object (and its shard dir) before it is visible
   bool compress = false;          // store objects as zstd frames
   int compression_level = 1;      // zstd level, 1..19
@@ -51,7 +52,7 @@ struct StoreOptions {
   std::uint64_t max_object_size = UINT64_MAX;
 };
 
-struct ObjectInfo {
+struct MITHRIL_API ObjectInfo {
   Digest digest;
   std::uint64_t size = 0;         // uncompressed bytes
   std::uint64_t stored_size = 0;  // bytes on disk
@@ -62,7 +63,7 @@ struct ObjectInfo {
 
 // A written but not yet visible object. Move-only; publish() or discard() it.
 // Destroying it unpublished deletes the temp file.
-class StagedObject {
+class MITHRIL_API StagedObject {
  public:
   StagedObject() = default;
   StagedObject(StagedObject&& other) noexcept;
@@ -77,7 +78,7 @@ class StagedObject {
   ObjectInfo m_info;
 };
 
-class ContentStore {
+class MITHRIL_API ContentStore {
  public:
   // Opens (creating if needed, mode 0700) the store in `dir`.
   // REQUIRES: `env` outlives the store.

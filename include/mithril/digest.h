@@ -18,9 +18,11 @@
 #include <string>
 #include <string_view>
 
+#include <mithril/export.h>
+
 namespace mithril {
 
-class Digest {
+class MITHRIL_API Digest {
  public:
   static constexpr std::size_t kSize = 32;
 
@@ -43,7 +45,7 @@ class Digest {
 };
 
 // Streaming BLAKE3 (reference C implementation with runtime SIMD dispatch).
-class Hasher {
+class MITHRIL_API Hasher {
  public:
   Hasher();
   ~Hasher();
@@ -64,11 +66,11 @@ class Hasher {
 };
 
 // One-shot helpers.
-Digest blake3(std::span<const std::uint8_t> data);
-Digest blake3(std::string_view data);
+MITHRIL_API Digest blake3(std::span<const std::uint8_t> data);
+MITHRIL_API Digest blake3(std::string_view data);
 
 // Name of the SIMD path BLAKE3 picked on this CPU ("avx512", "avx2", ...).
-const char* blake3_simd_path();
+MITHRIL_API const char* blake3_simd_path();
 
 }  // namespace mithril
 

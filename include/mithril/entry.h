@@ -16,6 +16,7 @@
 #include <vector>
 
 #include <mithril/digest.h>
+#include <mithril/export.h>
 #include <mithril/result.h>
 
 namespace mithril {
@@ -26,7 +27,7 @@ enum class EntryKind : int {
 };
 
 // One row of the index, as `mithril ls` shows it.
-struct EntryRecord {
+struct MITHRIL_API EntryRecord {
   Digest key;
   EntryKind kind = EntryKind::kBlob;
   Digest root;
@@ -40,19 +41,19 @@ struct EntryRecord {
 
 // A file to store in a keyed entry. `name` is a relative path inside the
 // entry: non-empty, no leading '/', no "." or ".." components, no NUL.
-struct EntryFile {
+struct MITHRIL_API EntryFile {
   std::string name;
   std::string data;
 };
 
-struct FileRef {
+struct MITHRIL_API FileRef {
   std::string name;
   Digest digest;
   std::uint64_t size = 0;
 };
 
 // A keyed entry as read back from its manifest.
-struct Entry {
+struct MITHRIL_API Entry {
   Digest key;               // CacheKey::digest() it is stored under
   std::string key_bytes;    // CacheKey::serialize() of the stored key
   std::string name_space;
@@ -62,10 +63,10 @@ struct Entry {
 };
 
 // Checks the relative-path rules of EntryFile::name.
-Result<void> validate_entry_path(const std::string& name);
+MITHRIL_API Result<void> validate_entry_path(const std::string& name);
 // Among the relative paths of one import, the first that is also a directory
 // on the way to another ("a" with "a/b"), which no file system can hold both
 // of; nullopt when they can coexist.
-std::optional<std::string> conflicting_path(const std::set<std::string>& paths);
+MITHRIL_API std::optional<std::string> conflicting_path(const std::set<std::string>& paths);
 
 }  // namespace mithril

@@ -11,16 +11,18 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include <mithril/export.h>
 #include <mithril/result.h>
 
 namespace mithril {
 
-struct FileStat {
+struct MITHRIL_API FileStat {
   std::uint64_t size = 0;
   std::int64_t mtime_ns = 0;
   std::uint32_t mode = 0;  // st_mode, including the file-type bits
@@ -30,7 +32,7 @@ struct FileStat {
   bool is_symlink() const;
 };
 
-struct DirEntry {
+struct MITHRIL_API DirEntry {
   std::string name;  // never "." or ".."
   bool is_dir = false;      // a real directory, never a symlink to one
   bool is_symlink = false;  // a symbolic link (whatever it points to)
@@ -39,7 +41,7 @@ struct DirEntry {
 // An I/O the index database (SQLite) is about to do on one of its files.
 enum class DbIo { kOpen, kRead, kWrite, kTruncate, kSync, kDelete };
 
-class Env {
+class MITHRIL_API Env {
  public:
   virtual ~Env() = default;
 
@@ -95,32 +97,49 @@ class Env {
 // writes/reads and close what they open, also on error.
 
 // Writes all of `size` bytes at the current offset of `fd`.
-Result<void> write_all(Env& env, int fd, const void* data, std::size_t size);
+MITHRIL_API Result<void> write_all(Env& env, int fd, const void* data, std::size_t size);
 // Reads the whole file at `path`. nullopt when it does not exist.
-Result<std::optional<std::string>> read_file(Env& env, const std::string& path);
+MITHRIL_API Result<std::optional<std::string>> read_file(Env& env, const std::string& path);
 // Creates `path` and all missing parents (mode 0700 for new directories by default).
-Result<void> make_dirs(Env& env, const std::string& path, unsigned mode = 0700);
+MITHRIL_API Result<void> make_dirs(Env& env, const std::string& path, unsigned mode = 0700);
 // Like make_dirs, and fsyncs the parent of every directory it creates, so the
 // new directories survive a power cut (for fsync mode).
-Result<void> make_dirs_durable(Env& env, const std::string& path, unsigned mode = 0700);
+MITHRIL_API Result<void> make_dirs_durable(Env& env, const std::string& path, unsigned mode = 0700);
 // fsyncs the directory `dir` (its entries become durable).
-Result<void> fsync_dir(Env& env, const std::string& dir);
+MITHRIL_API Result<void> fsync_dir(Env& env, const std::string& dir);
 // Opens `path` for reading only if it is a regular file: a symlink is not
 // followed (O_NOFOLLOW) and a FIFO or device is not waited on (O_NONBLOCK),
 // both are kCorruption ("not a regular file"). nullopt when it does not
 // exist. The caller owns the descriptor.
-Result<std::optional<int>> open_regular(Env& env, const std::string& path);
+MITHRIL_API Result<std::optional<int>> open_regular(Env& env, const std::string& path);
 // Reads the whole regular file at `path` (open_regular, then to its end).
 // nullopt when it does not exist.
-Result<std::optional<std::string>> read_regular_file(Env& env, const std::string& path);
+MITHRIL_API Result<std::optional<std::string>> read_regular_file(Env& env, const std::string& path);
 // lstat of `path`, which must lie under directory `base`, after checking that
 // every directory between them is a real directory (lstat, not a symlink):
 // nothing reached through it can lie outside `base`. nullopt when a component
 // is missing; kCorruption when one is a symlink or not a directory.
-Result<std::optional<FileStat>> lstat_beneath(Env& env, const std::string& base, const std::string& path);
+MITHRIL_API Result<std::optional<FileStat>> lstat_beneath(Env& env, const std::string& base,
+                                                       const std::string& path);
 // Writes `data` to `path` atomically: a temp file in the same directory, then
 // rename. With `sync`, fsyncs the file before the rename.
-Result<void> write_file_atomic(Env& env, const std::string& path, const std::string& data,
-                               bool sync);
+MITHRIL_API Result<void> write_file_atomic(Env& env, const std::string& path, const std::string& data, bool sync);
+
+// Writes the output file `path`, a file the user named (`get -o`, `pack`,
+// `report -o`; src/env/output_file.cc): what is at the path decides how, so
+// mithril never replaces what is not its to replace. `fill` writes the
+// content to the descriptor it is given (and may be called at most once).
+//  - Nothing at `path`, or a regular file: the content goes to a temp file
+//    beside it, which is renamed over `path` only when complete (a reader
+//    never sees half a file; on error nothing is left behind). Mode `mode`
+//    less the umask (0666: like any file a user's command creates).
+//  - A character device (/dev/null, a terminal) or a FIFO: written through,
+//    never replaced, like a shell's `>`.
+//  - A symbolic link, a directory, a block device or a socket: refused with
+//    kInvalidArgument before anything is written (mithril does not write
+//    through links: name the target itself).
+// Thread safety: as safe as `env`; temp names are unique per process + call.
+MITHRIL_API Result<void> write_output_file(Env& env, const std::string& path,
+                                          const std::function<Result<void>(int fd)>& fill, unsigned mode = 0666);
 
 }  // namespace mithril

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include <mithril/config.h>
+#include <mithril/export.h>
 #include <mithril/key.h>
 
 namespace mithril {
@@ -28,7 +29,7 @@ namespace mithril {
 // The CPU vector ISA as PyTorch's ATen picks it: ATEN_CPU_CAPABILITY
 // ("default", "avx2", "avx512", ...) when set, else the best level this CPU
 // and OS support (AVX512 needs F+BW+VL+DQ, AVX2 needs AVX2+FMA).
-CpuIsa detect_cpu_isa(const GetEnv& getenv = process_getenv());
+MITHRIL_API CpuIsa detect_cpu_isa(const GetEnv& getenv = process_getenv());
 // The partition of this machine for framework caches, in this order:
 //  1. MITHRIL_PARTITION, when it parses as a kCpu or kCudaHost DeviceClass
 //     (anything else is ignored with a warning log);
@@ -42,31 +43,31 @@ CpuIsa detect_cpu_isa(const GetEnv& getenv = process_getenv());
 //     the same name as before GPU detection existed.
 // Every variable is read through `getenv`. Never fails, never throws; costs
 // one NVML init (or one nvidia-smi run) per call, so callers call it once.
-DeviceClass detect_partition(const GetEnv& getenv = process_getenv());
+MITHRIL_API DeviceClass detect_partition(const GetEnv& getenv = process_getenv());
 
 // One framework cache directory managed inside a root.
-struct FrameworkDir {
+struct MITHRIL_API FrameworkDir {
   std::string framework;  // "inductor", "triton"
   std::string env_var;    // "TORCHINDUCTOR_CACHE_DIR", "TRITON_CACHE_DIR"
   std::string path;       // absolute
 };
 
 // The managed framework directories for `partition` under `root`.
-std::vector<FrameworkDir> framework_dirs(const std::string& root, const DeviceClass& partition);
+MITHRIL_API std::vector<FrameworkDir> framework_dirs(const std::string& root, const DeviceClass& partition);
 
 // Which entry a file belongs to, by the framework's on-disk layout.
 // `rel` is the path relative to the framework directory. Returns the entry
 // name (relative to the framework directory) and its kind, or an empty name
 // for files mithril must leave alone (lock files, temp files).
-struct EntryOfFile {
+struct MITHRIL_API EntryOfFile {
   std::string name;
   std::string kind;
 };
-EntryOfFile framework_entry_of(const std::string& framework, const std::string& rel);
+MITHRIL_API EntryOfFile framework_entry_of(const std::string& framework, const std::string& rel);
 
 // True when `data` is the start of a complete ELF file of `file_size` bytes:
 // header present and section/program tables inside the file. A 0-byte or
 // truncated shared object (a linker killed mid-write) fails.
-bool elf_looks_complete(const std::string& head, std::uint64_t file_size);
+MITHRIL_API bool elf_looks_complete(const std::string& head, std::uint64_t file_size);
 
 }  // namespace mithril

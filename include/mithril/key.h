@@ -19,6 +19,7 @@
 #include <vector>
 
 #include <mithril/digest.h>
+#include <mithril/export.h>
 #include <mithril/result.h>
 
 namespace mithril {
@@ -31,10 +32,10 @@ enum class DType : std::uint8_t {
 };
 
 // "float32", "bfloat16", ... (PyTorch's names without "torch.").
-const char* dtype_name(DType d);
-std::optional<DType> dtype_from_name(std::string_view name);
+MITHRIL_API const char* dtype_name(DType d);
+MITHRIL_API std::optional<DType> dtype_from_name(std::string_view name);
 
-struct InputSpec {
+struct MITHRIL_API InputSpec {
   static constexpr std::int64_t kDynamic = -1;
   std::vector<std::int64_t> shape;  // each >= 0, or kDynamic
   DType dtype = DType::kFloat32;
@@ -50,8 +51,8 @@ enum class CpuIsa : std::uint8_t {
   kNeon = 16, kSve128 = 17, kSve256 = 18,
   kVsx = 32, kZVector = 33,
 };
-const char* cpu_isa_name(CpuIsa isa);            // "AVX2", "AVX512", ...
-std::optional<CpuIsa> cpu_isa_from_name(std::string_view name);  // case-insensitive
+MITHRIL_API const char* cpu_isa_name(CpuIsa isa);            // "AVX2", "AVX512", ...
+MITHRIL_API std::optional<CpuIsa> cpu_isa_from_name(std::string_view name);  // case-insensitive
 
 // Kinds:
 //   kCpu          "cpu-AVX2": a CPU vector ISA level.
@@ -62,7 +63,7 @@ std::optional<CpuIsa> cpu_isa_from_name(std::string_view name);  // case-insensi
 //                 CUDA device: compute capability, NVIDIA driver branch (the
 //                 major of "550.54.15") and the host's CPU ISA, because one
 //                 Inductor cache directory holds both GPU and CPU kernels.
-class DeviceClass {
+class MITHRIL_API DeviceClass {
  public:
   enum class Kind : std::uint8_t { kCpu = 1, kCudaAny = 2, kCudaCompute = 3, kCudaHost = 4 };
 
@@ -110,7 +111,7 @@ class DeviceClass {
   int m_driver;
 };
 
-class CacheKey {
+class MITHRIL_API CacheKey {
  public:
   static constexpr std::uint8_t kFormatVersion = 1;
 
@@ -152,6 +153,6 @@ class CacheKey {
 // Field-by-field differences between two keys, one human-readable line per
 // differing field ("input[0].shape: [8, ?] vs [8, 32]"); empty when equal.
 // Used by `mithril explain` to say why a lookup missed.
-std::vector<std::string> diff_keys(const CacheKey& wanted, const CacheKey& cached);
+MITHRIL_API std::vector<std::string> diff_keys(const CacheKey& wanted, const CacheKey& cached);
 
 }  // namespace mithril

@@ -17,6 +17,8 @@
 #include <utility>
 #include <variant>
 
+#include <mithril/export.h>
+
 namespace mithril {
 
 enum class LogLevel { kDebug = 0, kInfo = 1, kWarn = 2, kOff = 3 };
@@ -25,8 +27,9 @@ using LogValue = std::variant<std::string, std::int64_t>;
 using LogField = std::pair<std::string_view, LogValue>;
 
 // True when `level` would be written (cheap; read once from the environment).
-bool log_enabled(LogLevel level);
-void log_event(LogLevel level, std::string_view event, std::initializer_list<LogField> fields = {});
+MITHRIL_API bool log_enabled(LogLevel level);
+MITHRIL_API void log_event(LogLevel level, std::string_view event,
+                           std::initializer_list<LogField> fields = {});
 
 }  // namespace mithril
 

@@ -42,6 +42,7 @@
 
 #include <mithril/entry.h>
 #include <mithril/env.h>
+#include <mithril/export.h>
 #include <mithril/key.h>
 #include <mithril/result.h>
 
@@ -50,12 +51,12 @@ namespace mithril {
 class Cache;
 
 enum class RemoteMode { kReadWrite, kReadOnly, kWriteOnly };
-const char* remote_mode_name(RemoteMode mode);
+MITHRIL_API const char* remote_mode_name(RemoteMode mode);
 
 // The point in time by which a whole operation (a pull, a push) must be
 // done; every remote call checks it and waits at most what is left.
 // Copyable; thread-safe (immutable).
-class RemoteDeadline {
+class MITHRIL_API RemoteDeadline {
  public:
   RemoteDeadline() = default;  // none: calls are bounded by their own timeouts only
   // `ms` from now; ms <= 0 means none.
@@ -78,14 +79,14 @@ inline constexpr std::uint64_t kMaxFileBytes = 4ull << 30;       // one file of 
 inline constexpr std::uint64_t kMaxListedKeys = 1ull << 20;      // keys one list() returns
 inline constexpr std::uint64_t kMaxListCalls = 100000;           // SCAN / ListObjects pages, directories walked
 
-struct RemoteOptions {
+struct MITHRIL_API RemoteOptions {
   int connect_timeout_ms = 2000;  // to establish a connection
   int io_timeout_ms = 10000;      // a request with no progress for this long fails as kTimeout
 };
 
 // A parsed remote URL. `redacted` is the URL with any password removed, for
 // messages and logs.
-struct RemoteUrl {
+struct MITHRIL_API RemoteUrl {
   std::string scheme;  // "s3", "redis", "file"
   std::string host;    // bucket (s3), host (redis); empty for file
   int port = 0;
@@ -96,9 +97,9 @@ struct RemoteUrl {
   RemoteMode mode = RemoteMode::kReadWrite;
   std::string redacted;
 };
-Result<RemoteUrl> parse_remote_url(std::string_view url);
+MITHRIL_API Result<RemoteUrl> parse_remote_url(std::string_view url);
 
-class RemoteStore {
+class MITHRIL_API RemoteStore {
  public:
   virtual ~RemoteStore() = default;
   // The object's bytes; nullopt when the key does not exist. An object
@@ -141,29 +142,32 @@ class RemoteStore {
 // read-only remote and get/list on a write-only one fail with
 // kInvalidArgument. `getenv` and `env` are injectable for tests.
 using GetEnvFn = std::function<std::optional<std::string>(const std::string&)>;
-Result<std::unique_ptr<RemoteStore>> open_remote(std::string_view url, const RemoteOptions& options = {},
-                                                 const GetEnvFn& getenv = nullptr, Env& env = Env::posix());
+MITHRIL_API Result<std::unique_ptr<RemoteStore>> open_remote(std::string_view url,
+                                                             const RemoteOptions& options = {},
+                                                             const GetEnvFn& getenv = nullptr,
+                                                             Env& env = Env::posix());
 
 // ---- SigV4 (exposed so tests can compare it with independent signers) ----
-struct SigV4Request {
+struct MITHRIL_API SigV4Request {
   std::string method;                         // "GET", "PUT", ...
   std::string path;                           // already URI-encoded, e.g. "/bucket/a%20b"
   std::map<std::string, std::string> query;   // decoded names and values
   std::map<std::string, std::string> headers; // names in any case; must include host
   std::string payload_sha256_hex;
 };
-struct AwsCredentials {
+struct MITHRIL_API AwsCredentials {
   std::string access_key_id;
   std::string secret_access_key;
   std::string session_token;  // optional
 };
 // The Authorization header value for `req` signed at `amz_date`
 // ("20130524T000000Z") for `region` and `service`. Signs every header given.
-std::string sigv4_authorization(const SigV4Request& req, const AwsCredentials& creds, const std::string& region,
-                                const std::string& service, const std::string& amz_date);
+MITHRIL_API std::string sigv4_authorization(const SigV4Request& req, const AwsCredentials& creds,
+                                            const std::string& region, const std::string& service,
+                                            const std::string& amz_date);
 // RFC 3986 encoding as SigV4 wants it (unreserved kept; '/' kept when
 // `keep_slash`).
-std::string aws_uri_encode(std::string_view s, bool keep_slash);
+MITHRIL_API std::string aws_uri_encode(std::string_view s, bool keep_slash);
 
 // ---- keyed entries (the C++ API) with a remote as second tier ----
 // Looks `key` up in the local root, then in the remote. A remote hit is
@@ -172,15 +176,16 @@ std::string aws_uri_encode(std::string_view s, bool keep_slash);
 // files. Remote failures are counted (remote_errors / remote_timeouts) and
 // give a miss; bad remote bytes are counted as remote_rejected and give a
 // miss. Local errors are returned.
-Result<std::optional<Entry>> get_entry_through(Cache& cache, RemoteStore& remote, const CacheKey& key);
+MITHRIL_API Result<std::optional<Entry>> get_entry_through(Cache& cache, RemoteStore& remote,
+                                                           const CacheKey& key);
 // Stores `files` under `key` locally, then uploads them (objects first,
 // then the key's manifest), unless the remote is read-only. Upload failures
 // are counted, not returned: the local put decides the result.
-Result<Digest> put_entry_through(Cache& cache, RemoteStore& remote, const CacheKey& key,
-                                 const std::vector<EntryFile>& files);
+MITHRIL_API Result<Digest> put_entry_through(Cache& cache, RemoteStore& remote, const CacheKey& key,
+                                             const std::vector<EntryFile>& files);
 
 // ---- sync: framework cache entries through a remote (docs/remote.md) ----
-struct SyncOptions {
+struct MITHRIL_API SyncOptions {
   RemoteOptions remote;
   int parallelism = 8;            // concurrent transfers (one connection each)
   int deadline_ms = 0;            // whole operation; 0 = none. Unfinished work is skipped, not an error.
@@ -193,9 +198,9 @@ struct SyncOptions {
 struct CacheConfig;
 // The options a configuration asks for (timeouts, parallelism, HMAC key);
 // `bounded` applies remote_deadline_s (as `mithril run` and init() do).
-SyncOptions sync_options_from(const CacheConfig& config, bool bounded);
+MITHRIL_API SyncOptions sync_options_from(const CacheConfig& config, bool bounded);
 
-struct SyncReport {
+struct MITHRIL_API SyncReport {
   std::uint64_t entries_local = 0;        // entries of the partition in the local root
   std::uint64_t entries_remote = 0;       // entries of the partition in the remote
   std::uint64_t entries_transferred = 0;  // pushed or pulled
@@ -218,15 +223,15 @@ struct SyncReport {
 // content), then the entry's manifest, so a visible manifest always has its
 // objects. Fails only when the remote cannot be opened or is read-only;
 // per-entry failures are counted in the report.
-Result<SyncReport> push_frameworks(Cache& cache, const DeviceClass& partition, std::string_view url,
-                                   const SyncOptions& options = {});
+MITHRIL_API Result<SyncReport> push_frameworks(Cache& cache, const DeviceClass& partition,
+                                               std::string_view url, const SyncOptions& options = {});
 // Downloads the remote's entries of `partition` that the local root lacks.
 // Each object is decompressed with a size bound and its digest checked
 // before anything is written; an entry is published (renamed into place)
 // only when all its files verified, then recorded. Entry paths are
 // validated like bundle paths. Remote failures are counted, never thrown:
 // after the first timeout or refused connection the pull stops (fail open).
-Result<SyncReport> pull_frameworks(Cache& cache, const DeviceClass& partition, std::string_view url,
-                                   const SyncOptions& options = {});
+MITHRIL_API Result<SyncReport> pull_frameworks(Cache& cache, const DeviceClass& partition,
+                                               std::string_view url, const SyncOptions& options = {});
 
 }  // namespace mithril

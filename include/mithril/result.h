@@ -12,6 +12,8 @@
 #include <string>
 #include <utility>
 
+#include <mithril/export.h>
+
 namespace mithril {
 
 // Stable error categories. Values are part of the Python binding's contract:
@@ -28,9 +30,9 @@ enum class ErrorCode : int {
 };
 
 // Human-readable name of `code`, e.g. "corruption".
-const char* error_code_name(ErrorCode code);
+MITHRIL_API const char* error_code_name(ErrorCode code);
 
-struct Error {
+struct MITHRIL_API Error {
   ErrorCode code = ErrorCode::kInternal;
   std::string message;  // one line, no trailing newline; names the object
   int sys_errno = 0;    // errno of the failing system call, or 0
@@ -49,7 +51,7 @@ inline std::unexpected<Error> fail(ErrorCode code, std::string message, int sys_
 
 // An Error built from `errno` of a failed system call on `what`; ENOSPC and
 // EDQUOT map to kNoSpace, everything else to kIoError.
-Error error_from_errno(int err, const std::string& what);
+MITHRIL_API Error error_from_errno(int err, const std::string& what);
 
 }  // namespace mithril
 

@@ -32,6 +32,7 @@
 #include <string>
 
 #include <mithril/cache.h>
+#include <mithril/export.h>
 #include <mithril/config.h>
 #include <mithril/key.h>
 #include <mithril/remote.h>
@@ -64,7 +65,7 @@ struct FinishReport {
   int warnings = 0;
 };
 
-class RunSession {
+class MITHRIL_API RunSession {
  public:
   // `config.root` is made absolute here. The partition is detected once
   // (detect_partition()). `getenv` reads the caller's current variables.
@@ -93,17 +94,18 @@ class RunSession {
 
 // `mithril stats --json` of `cache` (docs/cli.md, schema_version 1) as JSON
 // text: sizes, counters, per-kind figures, the last run, the 5 largest
-// entries. The one rendering the CLI and Python share.
-Result<std::string> stats_json_text(Cache& cache);
+// entries. The one rendering the CLI and Python share. `indent` < 0: one
+// line; otherwise pretty-printed with that many spaces per level.
+MITHRIL_API Result<std::string> stats_json_text(Cache& cache, int indent = -1);
 
 // `mithril gc`: records what the frameworks wrote since the last run
 // (sync_frameworks of `partition`, a full rescan), then evicts down to
 // `max_size` (default: the configured budget).
-Result<GcReport> sync_and_gc(Cache& cache, const DeviceClass& partition,
+MITHRIL_API Result<GcReport> sync_and_gc(Cache& cache, const DeviceClass& partition,
                              std::optional<std::uint64_t> max_size = std::nullopt);
 
 // One line describing a push or pull ("push URL: 3 entries transferred
 // ..."), no prefix, no newline.
-std::string sync_summary(const char* verb, const std::string& url, const SyncReport& r);
+MITHRIL_API std::string sync_summary(const char* verb, const std::string& url, const SyncReport& r);
 
 }  // namespace mithril

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include <mithril/export.h>
+
 namespace mithril {
 
 enum class Counter : int {
@@ -39,10 +41,10 @@ enum class Counter : int {
 inline constexpr int kCounterCount = 21;
 
 // "hits", "misses", ... (stable names used in JSON and the CLI).
-const char* counter_name(Counter c);
+MITHRIL_API const char* counter_name(Counter c);
 
 // Framework entries of one kind ("inductor-fxgraph", "triton-kernel", ...).
-struct FrameworkKindStats {
+struct MITHRIL_API FrameworkKindStats {
   std::string kind;
   std::uint64_t entries = 0;
   std::uint64_t bytes = 0;
@@ -56,7 +58,7 @@ struct FrameworkKindStats {
 
 // One point of a root's history, recorded after every framework run and gc
 // (counters are cumulative; `bytes` = store + framework bytes).
-struct HistoryPoint {
+struct MITHRIL_API HistoryPoint {
   std::int64_t t_ns = 0;
   std::string event;  // "run", "gc"
   std::int64_t hits = 0;
@@ -71,7 +73,7 @@ struct HistoryPoint {
 
 // What the framework cache did in one run: the difference between a "run"
 // history point and the point before it (counters are cumulative).
-struct RunSummary {
+struct MITHRIL_API RunSummary {
   std::int64_t t_ns = 0;             // when the run's point was recorded
   std::int64_t framework_hits = 0;   // framework entries the run read
   std::int64_t framework_new = 0;    // framework entries the run compiled (misses)
@@ -85,10 +87,10 @@ struct RunSummary {
 // point is compared with zero counters). Runs that touched no framework
 // entry (a gc's or a push's sync) are skipped; nullopt when there is none.
 // Counters other processes flushed between the two points are included.
-std::optional<RunSummary> last_framework_run(const std::vector<HistoryPoint>& history);
+MITHRIL_API std::optional<RunSummary> last_framework_run(const std::vector<HistoryPoint>& history);
 
 // One entry removed by the budget or because it was damaged.
-struct EvictionRecord {
+struct MITHRIL_API EvictionRecord {
   std::int64_t t_ns = 0;
   std::string name;    // framework entry name, or a store entry's key digest
   std::string kind;    // "inductor-fxgraph", ..., or "store"
@@ -97,7 +99,7 @@ struct EvictionRecord {
 };
 
 // A framework entry, for reports (largest entries) and `mithril ls`.
-struct EntrySummary {
+struct MITHRIL_API EntrySummary {
   std::string name;  // "<partition>/<framework>/<entry>"
   std::string kind;
   std::uint64_t size = 0;
@@ -106,7 +108,7 @@ struct EntrySummary {
   std::int64_t compile_ms = 0;  // recorded compile time (0 = unknown)
 };
 
-struct Stats {
+struct MITHRIL_API Stats {
   std::array<std::int64_t, kCounterCount> counters{};
   std::uint64_t entries = 0;
   std::uint64_t objects = 0;

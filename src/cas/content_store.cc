@@ -7,7 +7,6 @@
 #include <mithril/content_store.h>
 
 #include "cas/object_io.h"
-#include "env/output_file.h"
 #include "util/format.h"
 
 namespace mithril {

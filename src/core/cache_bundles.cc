@@ -12,12 +12,12 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include <mithril/env.h>
 #include <mithril/hooks.h>
 
 #include "util/json_util.h"
 #include "cas/object_io.h"
 #include "core/cache_impl.h"
-#include "env/output_file.h"
 #include "env/staged_files.h"
 #include "util/format.h"
 

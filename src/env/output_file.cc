@@ -1,4 +1,4 @@
-#include "env/output_file.h"
+#include <mithril/env.h>
 
 #include <fcntl.h>
 #include <sys/stat.h>

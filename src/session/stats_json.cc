@@ -1,11 +1,11 @@
 #include "session/stats_json.h"
 
-#include <ctime>
-
 #include <mithril/cache.h>
+#include <mithril/format.h>
 #include <mithril/session.h>
 
 namespace mithril {
+using detail::iso_time;
 namespace {
 
 nlohmann::json run_json(const std::optional<RunSummary>& run) {
@@ -39,15 +39,6 @@ nlohmann::json top_json(const std::vector<EntrySummary>& top) {
 
 }  // namespace
 
-std::string iso_time(std::int64_t ns) {
-  const std::time_t t = static_cast<std::time_t>(ns / 1'000'000'000);
-  std::tm tm{};
-  if (gmtime_r(&t, &tm) == nullptr) return {};  // a time_t past year 2^31
-  char buf[32];
-  const std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return {buf, n};
-}
-
 nlohmann::json stats_json(const Stats& s, const std::optional<RunSummary>& last_run,
                           const std::vector<EntrySummary>& top) {
   nlohmann::json counters = nlohmann::json::object();
@@ -74,11 +65,11 @@ nlohmann::json stats_json(const Stats& s, const std::optional<RunSummary>& last_
   };
 }
 
-Result<std::string> stats_json_text(Cache& cache) {
+Result<std::string> stats_json_text(Cache& cache, int indent) {
   MITHRIL_ASSIGN(const Stats s, cache.stats());
   MITHRIL_ASSIGN(const auto history, cache.history());
   MITHRIL_ASSIGN(const auto top, cache.largest_framework_entries(5));
-  return stats_json(s, last_framework_run(history), top).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return stats_json(s, last_framework_run(history), top).dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace mithril

@@ -21,7 +21,5 @@ namespace mithril {
 // `top` the largest framework entries.
 nlohmann::json stats_json(const Stats& s, const std::optional<RunSummary>& last_run,
                           const std::vector<EntrySummary>& top);
-// "2026-11-24T19:29:26Z" from wall-clock ns (empty past year 2^31).
-std::string iso_time(std::int64_t ns);
 
 }  // namespace mithril

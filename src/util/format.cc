@@ -1,6 +1,7 @@
-#include "util/format.h"
+#include <mithril/format.h>
 
 #include <cerrno>
+#include <ctime>
 #include <cstdarg>
 
 namespace mithril::detail {
@@ -63,6 +64,15 @@ void print_to(std::FILE* to, const char* f, ...) {
   const std::string text = vformat(f, args);
   va_end(args);
   write_text(to, text);
+}
+
+std::string iso_time(std::int64_t ns) {
+  const std::time_t t = static_cast<std::time_t>(ns / 1'000'000'000);
+  std::tm tm{};
+  if (gmtime_r(&t, &tm) == nullptr) return {};  // a time_t past year 2^31
+  char buf[32];
+  const std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return {buf, n};
 }
 
 }  // namespace mithril::detail

@@ -1,40 +1,7 @@
-// printf-style formatting into std::string and writing text to stdio
-// streams. Private to src/ and cli/. Thread-safe (stdio locks its streams).
+// The format helpers moved to the public <mithril/format.h> (the CLI uses
+// them and must not reach into src/). This forwarding header keeps src/'s
+// existing `#include "util/format.h"` lines working; new code includes
+// <mithril/format.h>.
 #pragma once
 
-#include <cstdio>
-#include <string>
-#include <string_view>
-
-namespace mithril::detail {
-
-// The text printf would print for `f` and its arguments, of any length.
-// An encoding error (invalid wide character) gives the empty string.
-__attribute__((format(printf, 1, 2))) std::string str_format(const char* f, ...);
-
-// The pieces one after another, in one allocation: concat(dir, "/", name).
-template <typename... Pieces>
-std::string concat(const Pieces&... pieces) {
-  const std::string_view views[] = {std::string_view(pieces)...};
-  std::size_t n = 0;
-  for (const auto v : views) n += v.size();
-  std::string out;
-  out.reserve(n);
-  for (const auto v : views) out.append(v);
-  return out;
-}
-
-// Writes `text` to `to`. A failed write (a closed stderr, a full disk under a
-// redirected stdout) is ignored on purpose: the stream was the place to
-// report problems, so nothing is left to report this one to. Callers whose
-// output must not be lost (files they create) check their own writes.
-void write_text(std::FILE* to, std::string_view text);
-// Flushes stdout and returns the errno of the first write to it that failed
-// (through write_text or the flush), or 0 when everything reached it. A
-// command's output that did not arrive (a full disk, /dev/full) is an error.
-int finish_stdout();
-
-// write_text(to, str_format(f, ...)).
-__attribute__((format(printf, 2, 3))) void print_to(std::FILE* to, const char* f, ...);
-
-}  // namespace mithril::detail
+#include <mithril/format.h>
