@@ -189,7 +189,8 @@ int cmd_gc(const GlobalOptions& g, const std::string& max_size, bool json) {
     budget = *parsed;
   }
   auto cache = open_cache(g);
-  check(cache->sync_frameworks(detect_partition(), {}));  // learn what frameworks wrote since
+  // Learn what frameworks wrote since; the history point is the gc's.
+  check(cache->sync_frameworks(detect_partition(), {}, HistoryKind::kNone));
   const GcReport r = check(cache->gc(budget));
   if (json) print_json(gc_json(r));
   else print(gc_text(r));

@@ -148,8 +148,9 @@ Result<std::optional<std::uint64_t>> stage_member(Env& env, archive* a, const st
     return fail(ErrorCode::kInvalidArgument, "refusing bundle: " + staged.error().message);
   }
   if (!staged) return std::unexpected(staged.error());
-  if (!*staged) return std::optional<std::uint64_t>{};
-  const int fd = **staged;
+  const std::optional<int>& created = *staged;
+  if (!created) return std::optional<std::uint64_t>{};
+  const int fd = *created;
   Hasher hasher;
   std::uint64_t got = 0;
   Result<void> ok;

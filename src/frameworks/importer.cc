@@ -20,13 +20,16 @@ Result<std::optional<int>> Importer::Batch::stage(const std::string& rel) {
   Env& env = m_owner.m_cache.env();
   const std::string& root = m_owner.m_cache.config().root;
   const std::string final_path = m_owner.m_dest + "/" + rel;
-  const auto existing = lstat_beneath(env, root, final_path);  // never through a symlink
-  if (!existing && existing.error().code != ErrorCode::kCorruption) return std::unexpected(existing.error());
-  if (!existing || (*existing && !(*existing)->is_regular())) {
+  const auto not_ours = [&] {
     return fail(ErrorCode::kInvalidArgument,
                 final_path + " would be written through or over a symlink, directory or other non-file");
-  }
-  if (*existing) return std::optional<int>();  // keep what is here
+  };
+  const auto existing = lstat_beneath(env, root, final_path);  // never through a symlink
+  if (!existing && existing.error().code == ErrorCode::kCorruption) return not_ours();
+  if (!existing) return std::unexpected(existing.error());
+  const std::optional<FileStat>& found = *existing;
+  if (found && !found->is_regular()) return not_ours();
+  if (found) return std::optional<int>();  // keep what is here
   MITHRIL_TRY(m_staged.make_parents(root, final_path));
   // Short enough for any file name; a sync deletes it as debris once stale.
   const std::string tmp = detail::staging_path(final_path, ".mithril-" + std::string(history_kind_name(m_owner.m_kind)) +

@@ -28,11 +28,11 @@ bool published_last(const std::string& rel) {
 }  // namespace
 
 const std::vector<const FrameworkAdapter*>& adapters() {
-  static const std::vector<const FrameworkAdapter*> kAll = {
+  static const std::vector<const FrameworkAdapter*> all = {
       &inductor_adapter(),  // TORCHINDUCTOR_CACHE_DIR
       &triton_adapter(),    // TRITON_CACHE_DIR
   };
-  return kAll;
+  return all;
 }
 
 const FrameworkAdapter& adapter_for(std::string_view framework) {

@@ -276,10 +276,11 @@ void pull_entry(SyncRun& run, Cache& cache, RemoteStore& store, frameworks::Impo
   PullEntry pull(run, cache, store, importer);
   pull.wire = text->size();
   for (const auto& f : manifest->entry.files) {
-    const auto fd = pull.batch.stage(f.path);  // nullopt: keep what is here (checked before every run)
-    if (!fd) return pull.local_failure(fd.error());
-    if (!*fd) continue;
-    if (!pull.fetch(*manifest, f, **fd)) return;
+    const auto staged = pull.batch.stage(f.path);
+    if (!staged) return pull.local_failure(staged.error());
+    const std::optional<int>& fd = *staged;
+    if (!fd) continue;  // keep what is here (checked before every run)
+    if (!pull.fetch(*manifest, f, *fd)) return;
     pull.logical += f.size;
     ++pull.objects;
   }

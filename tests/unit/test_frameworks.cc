@@ -88,6 +88,14 @@ class ImportTest : public ::testing::Test {
     for (const auto& p : history) out.push_back(p.event);
     return out;
   }
+  // The names of the framework files renamed into place in b, in order.
+  std::vector<std::string> published_names() const {
+    std::vector<std::string> out;
+    for (const auto& to : env.renamed_to()) {
+      if (to.find("/fw/") != std::string::npos) out.push_back(to.substr(to.find_last_of('/') + 1));
+    }
+    return out;
+  }
   TempDir dir;
   testing::FaultEnv env;  // b's: records every rename
   DeviceClass part = DeviceClass::cpu(CpuIsa::kAvx2);
@@ -106,10 +114,7 @@ TEST_F(ImportTest, UnpackPublishesTritonGroupFilesLast) {
   auto unpacked = b->unpack_frameworks(bundle);
   ASSERT_TRUE(unpacked) << unpacked.error().to_string();
   EXPECT_EQ(unpacked->files, 3u);
-  std::vector<std::string> published;
-  for (const auto& to : env.renamed_to()) {
-    if (to.find("/fw/") != std::string::npos) published.push_back(to.substr(to.find_last_of('/') + 1));
-  }
+  const auto published = published_names();
   ASSERT_EQ(published.size(), 3u);
   EXPECT_EQ(published.back(), "__grp__k.json");
   EXPECT_EQ(b->stats()->framework_entries, 1u);
@@ -146,10 +151,7 @@ TEST_F(ImportTest, PullThatPublishesRecordsOnePullPoint) {
   ASSERT_TRUE(pulled) << pulled.error().to_string();
   EXPECT_EQ(pulled->entries_transferred, 1u);
   EXPECT_EQ(events(*b), (std::vector<std::string>{"pull"}));
-  std::vector<std::string> published;
-  for (const auto& to : env.renamed_to()) {
-    if (to.find("/fw/") != std::string::npos) published.push_back(to.substr(to.find_last_of('/') + 1));
-  }
+  const auto published = published_names();
   EXPECT_EQ(published, (std::vector<std::string>{"k.cubin", "__grp__k.json"}));
   EXPECT_EQ(b->stats()->framework_entries, 1u);
 }

@@ -18,8 +18,8 @@ class GenericAdapter final : public FrameworkAdapter {
 }  // namespace
 
 const FrameworkAdapter& generic_adapter() {
-  static const GenericAdapter kAdapter;
-  return kAdapter;
+  static const GenericAdapter adapter;
+  return adapter;
 }
 
 }  // namespace mithril::frameworks

@@ -45,8 +45,8 @@ class InductorAdapter final : public FrameworkAdapter {
 }  // namespace
 
 const FrameworkAdapter& inductor_adapter() {
-  static const InductorAdapter kAdapter;
-  return kAdapter;
+  static const InductorAdapter adapter;
+  return adapter;
 }
 
 }  // namespace mithril::frameworks

@@ -25,8 +25,8 @@ class TritonAdapter final : public FrameworkAdapter {
 }  // namespace
 
 const FrameworkAdapter& triton_adapter() {
-  static const TritonAdapter kAdapter;
-  return kAdapter;
+  static const TritonAdapter adapter;
+  return adapter;
 }
 
 }  // namespace mithril::frameworks
