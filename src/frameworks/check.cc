@@ -67,12 +67,14 @@ Result<void> check_recorded_files(FwRoot& fw, const std::string& prefix, std::ma
   return {};
 }
 
-// Check pass 2: unrecorded files that must be complete (shared objects). A linker killed mid-write leaves a
-// partial .so at its final name, which torch would load and crash on. Shared
-// objects live one level down (Inductor's <2ch>/, Triton's <key>/), so only
-// those directories are listed, not every FX entry directory.
-Result<std::vector<CheckFindings::Suspect>> find_partial_shared_objects(FwRoot& fw, const std::vector<FrameworkDir>& dirs,
-                                                         const std::unordered_set<std::string>& known) {
+// Check pass 2: unrecorded files that must be complete (shared objects): a
+// linker killed mid-write leaves a partial .so at its final name, which torch
+// would load and crash on. They live one level down (Inductor's <2ch>/,
+// Triton's <key>/), so only the subdirectories an adapter names are listed,
+// not every FX entry directory.
+Result<std::vector<CheckFindings::Suspect>> find_partial_shared_objects(FwRoot& fw,
+                                                                         const std::vector<FrameworkDir>& dirs,
+                                                                         const std::unordered_set<std::string>& known) {
   const std::size_t base = fw.root.size() + 1;
   std::vector<CheckFindings::Suspect> suspects;
   for (const auto& dir : dirs) {

@@ -6,6 +6,7 @@
 #include <atomic>
 
 #include "frameworks/registry.h"
+#include "util/format.h"
 
 namespace mithril::frameworks {
 
@@ -32,9 +33,9 @@ Result<std::optional<int>> Importer::Batch::stage(const std::string& rel) {
   if (found) return std::optional<int>();  // keep what is here
   MITHRIL_TRY(m_staged.make_parents(root, final_path));
   // Short enough for any file name; a sync deletes it as debris once stale.
-  const std::string tmp = detail::staging_path(final_path, ".mithril-" + std::string(history_kind_name(m_owner.m_kind)) +
-                                                               "." + std::to_string(::getpid()) + "." +
-                                                               std::to_string(counter.fetch_add(1)));
+  const std::string tag = detail::concat(".mithril-", history_kind_name(m_owner.m_kind), ".",
+                                         std::to_string(::getpid()), ".", std::to_string(counter.fetch_add(1)));
+  const std::string tmp = detail::staging_path(final_path, tag);
   MITHRIL_ASSIGN(const int fd, env.open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600));
   m_staged.add(tmp, final_path);
   return std::optional<int>(fd);

@@ -1,6 +1,6 @@
 #include "frameworks/registry.h"
 
-#include <tuple>
+#include <algorithm>
 
 namespace mithril::frameworks {
 namespace {
@@ -59,7 +59,9 @@ EntryOfFile entry_of(std::string_view framework, const std::string& rel) {
 }
 
 bool publish_before(const std::string& a, const std::string& b) {
-  return std::make_tuple(published_last(a), std::string_view(a)) < std::make_tuple(published_last(b), std::string_view(b));
+  const bool last_a = published_last(a);
+  const bool last_b = published_last(b);
+  return last_a != last_b ? last_b : a < b;
 }
 
 bool is_temp_name(const std::string& name) {
