@@ -62,7 +62,8 @@ int cmd_push(const CacheConfig& config, const std::string& url, const std::strin
   auto cache = Cache::open(config);
   if (!cache) return finish("push", url, std::unexpected(cache.error()), json, strict);
   const DeviceClass partition = detect_partition();
-  if (auto synced = (*cache)->sync_frameworks(partition); !synced) {
+  // Records what is on disk; the history point is the push's.
+  if (auto synced = (*cache)->sync_frameworks(partition, {}, HistoryKind::kNone); !synced) {
     return finish("push", url, std::unexpected(synced.error()), json, strict);
   }
   SyncOptions o = sync_options(config, false);

@@ -177,8 +177,11 @@ class MITHRIL_API Cache {
   // file as used now. With `activity.changes_known`, only entries holding a
   // changed file are re-read (cost O(changes)); otherwise every directory is
   // rescanned. Then enforces the size budget over objects and framework
-  // entries together.
-  Result<FrameworkReport> sync_frameworks(const DeviceClass& partition, const FrameworkActivity& activity = {});
+  // entries together. Last, appends a history point of kind `history` (the
+  // default kRun: "after a framework ran"; importers pass kPull / kUnpack,
+  // pack kPack; kNone appends none).
+  Result<FrameworkReport> sync_frameworks(const DeviceClass& partition, const FrameworkActivity& activity = {},
+                                          HistoryKind history = HistoryKind::kRun);
 
   // ---- bundles (docs/bundles.md) ----
   // Writes every recorded framework file of `partition` into one
@@ -211,9 +214,13 @@ class MITHRIL_API Cache {
   Result<std::vector<CacheKey>> keys();
 
   Result<Stats> stats();
+  // Appends a history point of kind `kind` (flushing counters first), for
+  // an operation that ran no sync (a push; a pull that brought nothing).
+  // kNone: nothing.
+  Result<void> record_history(HistoryKind kind);
   // For reports: the recorded history points (oldest first; one after every
-  // framework run and every gc), the newest `limit` evictions, and the
-  // largest framework entries.
+  // framework run, gc, pull, push, pack and unpack, see HistoryKind), the
+  // newest `limit` evictions, and the largest framework entries.
   Result<std::vector<HistoryPoint>> history();
   Result<std::vector<EvictionRecord>> evictions(std::size_t limit = 100);
   Result<std::vector<EntrySummary>> largest_framework_entries(std::size_t limit = 20);

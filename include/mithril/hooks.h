@@ -52,7 +52,9 @@ struct MITHRIL_API FrameworkDir {
   std::string path;       // absolute
 };
 
-// The managed framework directories for `partition` under `root`.
+// The managed framework directories for `partition` under `root`, one per
+// adapter of the frameworks registry (src/frameworks/registry.cc, which
+// also defines framework_entry_of; docs/frameworks.md).
 MITHRIL_API std::vector<FrameworkDir> framework_dirs(const std::string& root, const DeviceClass& partition);
 
 // Which entry a file belongs to, by the framework's on-disk layout.
@@ -67,7 +69,8 @@ MITHRIL_API EntryOfFile framework_entry_of(const std::string& framework, const s
 
 // True when `data` is the start of a complete ELF file of `file_size` bytes:
 // header present and section/program tables inside the file. A 0-byte or
-// truncated shared object (a linker killed mid-write) fails.
+// truncated shared object (a linker killed mid-write) fails. The default
+// completeness check of the framework adapters (src/frameworks/).
 MITHRIL_API bool elf_looks_complete(const std::string& head, std::uint64_t file_size);
 
 }  // namespace mithril

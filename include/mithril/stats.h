@@ -56,11 +56,23 @@ struct MITHRIL_API FrameworkKindStats {
   std::int64_t compiled = 0;           // entries of this kind a framework created: its misses (ever)
 };
 
-// One point of a root's history, recorded after every framework run and gc
-// (counters are cumulative; `bytes` = store + framework bytes).
+// What a history point follows (docs/frameworks.md, "History"):
+//   kRun    a framework ran (sync after a job: `mithril run`, init());
+//   kGc     a gc;  kPull / kPush  a pull / push of framework entries;
+//   kUnpack an unpacked bundle;  kPack  a packed bundle (its sync of what is
+//           on disk; the bundle itself changes no counter);
+//   kNone   record no point.
+enum class HistoryKind { kNone, kRun, kGc, kPull, kPush, kUnpack, kPack };
+// The event name a point of kind `k` carries: "run", "gc", "pull", "push",
+// "unpack", "pack"; "" for kNone.
+MITHRIL_API const char* history_kind_name(HistoryKind k);
+
+// One point of a root's history, recorded after every framework run, gc,
+// pull, push, pack and unpack (counters are cumulative; `bytes` = store +
+// framework bytes).
 struct MITHRIL_API HistoryPoint {
   std::int64_t t_ns = 0;
-  std::string event;  // "run", "gc"
+  std::string event;  // history_kind_name(): "run", "gc", "pull", "push", "unpack", "pack"
   std::int64_t hits = 0;
   std::int64_t misses = 0;
   std::int64_t framework_hits = 0;
@@ -85,7 +97,9 @@ struct MITHRIL_API RunSummary {
 // The latest run that read or compiled framework entries: the newest "run"
 // point whose framework counters differ from the point before it (the first
 // point is compared with zero counters). Runs that touched no framework
-// entry (a gc's or a push's sync) are skipped; nullopt when there is none.
+// entry are skipped; nullopt when there is none. Points of other kinds
+// (gc, pull, push, pack, unpack) are never runs, but serve as "the point
+// before" (counters are cumulative).
 // Counters other processes flushed between the two points are included.
 MITHRIL_API std::optional<RunSummary> last_framework_run(const std::vector<HistoryPoint>& history);
 

@@ -457,7 +457,7 @@ Result<bool> Cache::remove(const Digest& key) {
 Result<GcReport> Cache::gc(std::optional<std::uint64_t> max_size) {
   std::lock_guard lock(m_impl->mu);
   auto r = counted(*m_impl, m_impl->gc_locked(max_size.value_or(m_impl->config.max_size)));
-  if (r) MITHRIL_TRY(m_impl->record_history_locked("gc"));
+  if (r) MITHRIL_TRY(m_impl->record_history_locked(history_kind_name(HistoryKind::kGc)));
   if (r && r->evicted_bytes > 0) restore_space_reserve(m_impl->env, m_impl->config.root);
   return r;
 }
@@ -481,6 +481,12 @@ Result<void> Cache::Impl::record_history_locked(const char* event) {
     h.bytes = stored + fw;
     return index->history_add(h);
   });
+}
+
+Result<void> Cache::record_history(HistoryKind kind) {
+  if (kind == HistoryKind::kNone) return {};
+  std::lock_guard lock(m_impl->mu);
+  return m_impl->record_history_locked(history_kind_name(kind));
 }
 
 Result<std::vector<HistoryPoint>> Cache::history() {

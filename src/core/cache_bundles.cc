@@ -4,8 +4,6 @@
 // member is mithril-bundle.json and whose other members are files/<path>.
 #include <archive.h>
 #include <archive_entry.h>
-#include <fcntl.h>
-#include <unistd.h>
 
 #include <map>
 #include <memory>
@@ -19,6 +17,7 @@
 #include "cas/object_io.h"
 #include "core/cache_impl.h"
 #include "env/staged_files.h"
+#include "frameworks/importer.h"
 #include "util/format.h"
 
 namespace mithril {
@@ -139,26 +138,20 @@ Result<void> validate_members(archive* a, const Manifest& m, std::uint64_t budge
   return {};
 }
 
-// Extracts the current member of `a` into a temp file beside `final_path`
-// (its directories created through `staged`, so a refused bundle removes
-// them again), verifying size and digest. nullopt when a regular file is
-// already there (kept). A symlink on the way or in the file's place refuses
-// the bundle. Returns the bytes written.
-Result<std::optional<std::uint64_t>> stage_member(Env& env, archive* a, const std::string& root,
-                                                  const std::string& final_path, const ManifestFile& want,
-                                                  detail::StagedFiles& staged) {
-  const auto existing = lstat_beneath(env, root, final_path);
-  const std::optional<FileStat> found = existing ? *existing : std::nullopt;
-  const bool non_file = found && !found->is_regular();
-  if (!existing || non_file) {
-    return fail(ErrorCode::kInvalidArgument, "refusing bundle: " + final_path + " would be written through or over "
-                                             "a symlink, directory or other non-file");
+// Extracts the current member of `a` into a file staged by `batch`,
+// verifying size and digest. nullopt when a regular file is already there
+// (kept). Anything not ours in the way refuses the bundle. Returns the bytes
+// written.
+Result<std::optional<std::uint64_t>> stage_member(Env& env, archive* a, const std::string& rel,
+                                                  const ManifestFile& want, frameworks::Importer::Batch& batch) {
+  auto staged = batch.stage(rel);
+  if (!staged && staged.error().code == ErrorCode::kInvalidArgument) {
+    return fail(ErrorCode::kInvalidArgument, "refusing bundle: " + staged.error().message);
   }
-  if (*existing) return std::optional<std::uint64_t>{};
-  MITHRIL_TRY(staged.make_parents(root, final_path));
-  const std::string tmp = detail::staging_path(final_path, ".mithril-unpack." + std::to_string(::getpid()));
-  MITHRIL_ASSIGN(const int fd, env.open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0600));
-  staged.add(tmp, final_path);
+  if (!staged) return std::unexpected(staged.error());
+  const std::optional<int>& created = *staged;
+  if (!created) return std::optional<std::uint64_t>{};
+  const int fd = *created;
   Hasher hasher;
   std::uint64_t got = 0;
   Result<void> ok;
@@ -177,7 +170,7 @@ Result<std::optional<std::uint64_t>> stage_member(Env& env, archive* a, const st
   }
   (void)env.close(fd);
   if (ok && (got != want.size || hasher.finalize() != want.digest)) {
-    ok = fail(ErrorCode::kCorruption, "refusing bundle: " + final_path + " does not match its manifest digest");
+    ok = fail(ErrorCode::kCorruption, "refusing bundle: " + rel + " does not match its manifest digest");
   }
   if (!ok) return std::unexpected(ok.error());
   return std::optional<std::uint64_t>(got);
@@ -241,7 +234,8 @@ Result<void> write_bundle(Env& env, const std::string& root, int fd, const std::
 }  // namespace
 
 Result<BundleReport> Cache::pack_frameworks(const DeviceClass& partition, const std::string& path) {
-  MITHRIL_TRY(sync_frameworks(partition));  // record what is on disk now
+  // Records what is on disk now; its history point is "pack" (docs/frameworks.md).
+  MITHRIL_TRY(sync_frameworks(partition, {}, HistoryKind::kPack));
   std::lock_guard lock(m_impl->mu);
   Impl& impl = *m_impl;
   BundleReport report;
@@ -270,11 +264,10 @@ Result<BundleReport> Cache::unpack_frameworks(const std::string& path) {
   }
   report.partition = manifest.partition;
   const DeviceClass partition = *DeviceClass::parse(manifest.partition);
-  const std::string dest = m_impl->config.root + "/fw/" + manifest.partition;
-  Env& env = m_impl->env;
-  // Pass 2: extract every member into a temp file beside its destination,
-  // verifying its digest; publish (rename) only when all of them verified.
-  detail::StagedFiles staged(env);  // unlinked on every early return
+  // Pass 2: extract every member into a staged file, verifying its digest;
+  // publish only when all of them verified (one batch: the whole bundle).
+  frameworks::Importer importer(*this, partition, HistoryKind::kUnpack);
+  auto batch = importer.batch();  // its temp files are removed on every early return
   Error err;
   ArchivePtr a = open_reader(path, &err);
   if (!a) return std::unexpected(err);
@@ -289,8 +282,7 @@ Result<BundleReport> Cache::unpack_frameworks(const std::string& path) {
     if (it == manifest.files.end() || archive_entry_hardlink(e) != nullptr || archive_entry_symlink(e) != nullptr) {
       return fail(ErrorCode::kInvalidArgument, "refusing bundle: it changed while being read");
     }
-    const std::string final_path = detail::concat(dest, "/", it->first);
-    MITHRIL_ASSIGN(const auto got, stage_member(env, a.get(), m_impl->config.root, final_path, it->second, staged));
+    MITHRIL_ASSIGN(const auto got, stage_member(m_impl->env, a.get(), it->first, it->second, batch));
     if (!got) {
       ++report.skipped_existing;  // keep the local copy (it is checked before every run)
       continue;
@@ -298,10 +290,8 @@ Result<BundleReport> Cache::unpack_frameworks(const std::string& path) {
     ++report.files;
     report.bytes += *got;
   }
-  MITHRIL_TRY(staged.publish());
-  FrameworkActivity imported;
-  imported.imported = true;  // a full rescan (changes unknown), not counted as compilations
-  MITHRIL_TRY(sync_frameworks(partition, imported));
+  MITHRIL_TRY(batch.publish());
+  MITHRIL_TRY(importer.record({}, /*rescan=*/true));  // every directory, as a bundle may complete entries
   return report;
 }
 

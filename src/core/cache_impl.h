@@ -11,6 +11,7 @@
 
 #include <mithril/cache.h>
 
+#include "frameworks/fw_root.h"
 #include "index/index.h"
 
 namespace mithril {
@@ -66,10 +67,15 @@ class Cache::Impl {
   // (both handled: entries dropped, corruption counted).
   Result<std::optional<std::string>> read_object_locked(const Digest& digest);
 
-  // Appends a history point (after a run or gc): flushes, then one write txn.
+  // Appends a history point named `event` (history_kind_name()): flushes,
+  // then one write txn.
   Result<void> record_history_locked(const char* event);
 
   void count(Counter c, std::int64_t n = 1) { pending_counters[static_cast<int>(c)] += n; }
+  // This root as the frameworks layer sees it (borrowed: valid while `mu` is held).
+  frameworks::FwRoot fw_root() {
+    return {env, *index, config.root, config.temp_max_age_s, pending_counters, purge_needed};
+  }
   void touch_locked(const Digest& key);
   Result<void> maybe_flush_locked();
   Result<void> flush_locked();

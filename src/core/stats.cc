@@ -29,6 +29,19 @@ const char* counter_name(Counter c) {
   return "unknown";
 }
 
+const char* history_kind_name(HistoryKind k) {
+  switch (k) {
+    case HistoryKind::kNone: return "";
+    case HistoryKind::kRun: return "run";
+    case HistoryKind::kGc: return "gc";
+    case HistoryKind::kPull: return "pull";
+    case HistoryKind::kPush: return "push";
+    case HistoryKind::kUnpack: return "unpack";
+    case HistoryKind::kPack: return "pack";
+  }
+  return "";
+}
+
 namespace {
 
 double ratio(std::int64_t hits, std::int64_t misses) {
@@ -50,7 +63,7 @@ double RunSummary::framework_hit_rate() const { return ratio(framework_hits, fra
 std::optional<RunSummary> last_framework_run(const std::vector<HistoryPoint>& history) {
   for (std::size_t i = history.size(); i-- > 0;) {
     const HistoryPoint& p = history[i];
-    if (p.event != "run") continue;
+    if (p.event != history_kind_name(HistoryKind::kRun)) continue;
     const HistoryPoint before = i > 0 ? history[i - 1] : HistoryPoint{};
     RunSummary r{p.t_ns, p.framework_hits - before.framework_hits, p.framework_new - before.framework_new,
                  p.compile_ms_saved - before.compile_ms_saved};

@@ -62,12 +62,4 @@ DeviceClass detect_partition(const GetEnv& getenv) {
   return *host;
 }
 
-std::vector<FrameworkDir> framework_dirs(const std::string& root, const DeviceClass& partition) {
-  const std::string base = root + "/fw/" + partition.to_string();
-  return {
-      {"inductor", "TORCHINDUCTOR_CACHE_DIR", base + "/inductor"},
-      {"triton", "TRITON_CACHE_DIR", base + "/triton"},
-  };
-}
-
 }  // namespace mithril

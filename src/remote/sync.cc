@@ -3,8 +3,6 @@
 // with its own connection. Remote failures are counted, not returned: after
 // a timeout or an unreachable remote the run stops taking new work (fail
 // open), and a deadline bounds the whole run.
-#include <fcntl.h>
-#include <unistd.h>
 #include <zstd.h>
 
 #include <algorithm>
@@ -22,7 +20,8 @@
 #include <mithril/log.h>
 #include <mithril/remote.h>
 
-#include "env/staged_files.h"
+#include "frameworks/importer.h"
+#include "frameworks/registry.h"
 #include "remote/frame_stream.h"
 #include "remote/remote_layout.h"
 #include "util/format.h"
@@ -142,14 +141,6 @@ class SyncRun {
   Clock::time_point m_last_draw{};
 };
 
-// Publishes an entry's files last-is-group: Triton reads its "__grp__" file
-// to find the others, so it appears only after them.
-bool publish_before(const std::string& a, const std::string& b) {
-  const bool ga = a.find("/__grp__") != std::string::npos;
-  const bool gb = b.find("/__grp__") != std::string::npos;
-  return ga != gb ? gb : a < b;
-}
-
 struct PushState {
   std::mutex mu;
   std::set<std::string> uploaded;  // object keys known to be in the remote
@@ -157,7 +148,6 @@ struct PushState {
 
 void push_entry(SyncRun& run, PushState& state, Cache& cache, RemoteStore& store, const std::string& partition,
                 const FrameworkEntryFiles& entry, const SyncOptions& options) {
-  const std::string base = cache.config().root + "/fw/" + partition + "/";
   std::uint64_t wire = 0, logical = 0, objects = 0, dedup = 0;
   remote::EntryManifest manifest{partition, entry, {}};
   for (const auto& f : entry.files) {
@@ -170,7 +160,7 @@ void push_entry(SyncRun& run, PushState& state, Cache& cache, RemoteStore& store
       }
     }
     auto placed = remote::place_file(store, f.digest, f.size, [&]() -> std::optional<std::string> {
-      auto data = read_regular_file(cache.env(), base + f.path);  // never through a symlink
+      auto data = read_regular_file(cache.env(), frameworks::file_path(cache.config().root, partition, f.path));
       if (!data || !*data || (*data)->size() != f.size || blake3(**data) != f.digest) return std::nullopt;
       return remote::compress(**data, options.compression_level);
     });
@@ -205,45 +195,24 @@ void push_entry(SyncRun& run, PushState& state, Cache& cache, RemoteStore& store
   run.report.logical_bytes += logical;
 }
 
-// One entry being pulled: its files are staged beside their destinations
-// and published together once all verified.
+// One entry being pulled: its files are staged by the Importer and
+// published together once all verified.
 struct PullEntry {
   SyncRun& run;
   Env& env;
   RemoteStore& store;
-  const std::string root;
-  const std::string base;  // <root>/fw/<partition>/
-  detail::StagedFiles staged;
+  frameworks::Importer::Batch batch;
   std::uint64_t wire = 0, logical = 0, objects = 0;
 
-  PullEntry(SyncRun& r, Cache& cache, RemoteStore& s, const std::string& partition)
-      : run(r), env(cache.env()), store(s), root(cache.config().root), base(root + "/fw/" + partition + "/"),
-        staged(env) {}
+  PullEntry(SyncRun& r, Cache& cache, RemoteStore& s, frameworks::Importer& importer)
+      : run(r), env(cache.env()), store(s), batch(importer.batch()) {}
 
-  // A local problem (disk, permissions): the entry is skipped, not rejected.
+  // A local problem (disk, permissions, something not ours in the way): the
+  // entry is skipped, not rejected.
   void local_failure(const Error& e) {
     std::lock_guard lock(run.mu);
     ++run.report.skipped;
     if (run.report.first_problem.empty()) run.report.first_problem = e.to_string();
-  }
-
-  // A new temp file beside `final_path`, staged; nullopt after counting why.
-  std::optional<int> create_staged(const std::string& final_path) {
-    static std::atomic<std::uint64_t> counter{0};
-    // Short enough for any file name; parents made only through real directories.
-    const std::string tmp = detail::staging_path(
-        final_path, ".mithril-pull." + std::to_string(::getpid()) + "." + std::to_string(counter.fetch_add(1)));
-    if (auto made = staged.make_parents(root, final_path); !made) {
-      local_failure(made.error());
-      return std::nullopt;
-    }
-    auto fd = env.open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
-    if (!fd) {
-      local_failure(fd.error());
-      return std::nullopt;
-    }
-    staged.add(tmp, final_path);
-    return *fd;
   }
 
   // Feeds `f`'s frame to `decoder` and finishes it: the frame inline in the
@@ -267,14 +236,13 @@ struct PullEntry {
     return true;
   }
 
-  // Stages `f`, decoded into a temp file as it arrives and hashed on the
-  // way. false after counting why (the temp file goes with `staged`).
-  bool fetch(const remote::EntryManifest& m, const FrameworkEntryFiles::File& f, const std::string& final_path) {
-    const auto fd = create_staged(final_path);
-    if (!fd) return false;
-    remote::FrameDecoder decoder(env, *fd, f.size, f.digest);
+  // Stages `f` (at `fd`, a staged temp file), decoded as it arrives and
+  // hashed on the way. false after counting why (the temp file goes with
+  // `batch`).
+  bool fetch(const remote::EntryManifest& m, const FrameworkEntryFiles::File& f, int fd) {
+    remote::FrameDecoder decoder(env, fd, f.size, f.digest);
     const auto found = receive(m, f, decoder);
-    const auto closed = env.close(*fd);  // a quota or NFS error may show only here
+    const auto closed = env.close(fd);  // a quota or NFS error may show only here
     if (found && *found && !closed) {
       local_failure(closed.error());
       return false;
@@ -293,10 +261,10 @@ struct PullEntry {
   }
 };
 
-// Downloads, verifies and stages one entry; on success appends the final
-// paths to `published`.
-void pull_entry(SyncRun& run, Cache& cache, RemoteStore& store, const std::string& partition, const std::string& id,
-                const SyncOptions& options, std::vector<std::string>* published,
+// Downloads, verifies, stages and publishes one entry through `importer`;
+// on success notes its compile time in `costs`.
+void pull_entry(SyncRun& run, Cache& cache, RemoteStore& store, frameworks::Importer& importer,
+                const std::string& partition, const std::string& id, const SyncOptions& options,
                 std::map<std::string, std::int64_t>* costs) {
   auto got = store.get(remote::manifest_prefix(partition) + id + ".json", kMaxManifestBytes);
   if (!got) return run.problem(got.error());
@@ -305,29 +273,23 @@ void pull_entry(SyncRun& run, Cache& cache, RemoteStore& store, const std::strin
   auto manifest = remote::decode_manifest(*text, partition, options.hmac_key, cache.config().max_size);
   if (!manifest) return run.rejected(manifest.error().to_string());
   if (remote::entry_id(manifest->entry.name) != id) return run.rejected("remote manifest " + id + " names another entry");
-  PullEntry pull(run, cache, store, partition);
+  PullEntry pull(run, cache, store, importer);
   pull.wire = text->size();
   for (const auto& f : manifest->entry.files) {
-    const std::string final_path = pull.base + f.path;
-    const auto st = lstat_beneath(pull.env, pull.root, final_path);  // never written through a symlink
-    if (!st) return pull.local_failure(st.error());
-    const std::optional<FileStat>& found = *st;
-    if (found && !found->is_regular()) {
-      return pull.local_failure(Error{ErrorCode::kInvalidArgument, final_path + " is not a regular file", 0});
-    }
-    if (found) continue;  // keep what is here (checked before every run)
-    if (!pull.fetch(*manifest, f, final_path)) return;
+    const auto staged = pull.batch.stage(f.path);
+    if (!staged) return pull.local_failure(staged.error());
+    const std::optional<int>& fd = *staged;
+    if (!fd) continue;  // keep what is here (checked before every run)
+    if (!pull.fetch(*manifest, f, *fd)) return;
     pull.logical += f.size;
     ++pull.objects;
   }
-  auto finals = pull.staged.publish(publish_before);
-  if (!finals) return pull.local_failure(finals.error());
+  if (auto published = pull.batch.publish(); !published) return pull.local_failure(published.error());
   std::lock_guard lock(run.mu);
   ++run.report.entries_transferred;
   run.report.objects_transferred += pull.objects;
   run.report.wire_bytes += pull.wire;
   run.report.logical_bytes += pull.logical;
-  published->insert(published->end(), finals->begin(), finals->end());
   if (manifest->entry.compile_ns > 0) (*costs)[manifest->entry.name] = manifest->entry.compile_ns;
 }
 
@@ -431,7 +393,7 @@ Result<SyncReport> push_frameworks(Cache& cache, const DeviceClass& partition_cl
   }
   SyncReport report = run.finish();
   add_counters(cache, report, true);
-  MITHRIL_TRY(cache.flush());
+  MITHRIL_TRY(cache.record_history(HistoryKind::kPush));  // flushes the counters first
   MITHRIL_LOG(LogLevel::kInfo, "push",
               {{"remote", redacted}, {"entries", static_cast<std::int64_t>(report.entries_transferred)}});
   return report;
@@ -463,22 +425,14 @@ Result<SyncReport> pull_frameworks(Cache& cache, const DeviceClass& partition_cl
       todo.push_back(id);
     }
   }
-  std::vector<std::string> published;
+  frameworks::Importer importer(cache, partition_class, HistoryKind::kPull);
   std::map<std::string, std::int64_t> costs;  // what compiling them took where they were built
   run.for_each(std::move(store), todo.size(), [&](RemoteStore& s, std::size_t i) {
-    pull_entry(run, cache, s, partition, todo[i], options, &published, &costs);
+    pull_entry(run, cache, s, importer, partition, todo[i], options, &costs);
   });
   SyncReport report = run.finish();
-  if (!published.empty()) {
-    FrameworkActivity activity;
-    activity.changed = std::move(published);
-    activity.changes_known = true;
-    activity.imported = true;
-    MITHRIL_TRY(cache.sync_frameworks(partition_class, activity));
-    MITHRIL_TRY(cache.set_framework_costs(partition_class, costs));
-  }
   add_counters(cache, report, false);
-  MITHRIL_TRY(cache.flush());
+  MITHRIL_TRY(importer.record(costs));  // the "pull" history point, after the counters
   return report;
 }
 

@@ -208,7 +208,7 @@ const DeviceClass& RunSession::partition() const { return m_impl->m_partition; }
 const PrepareReport& RunSession::prepared() const { return m_impl->m_prepared; }
 
 Result<GcReport> sync_and_gc(Cache& cache, const DeviceClass& partition, std::optional<std::uint64_t> max_size) {
-  MITHRIL_TRY(cache.sync_frameworks(partition, {}));  // learn what frameworks wrote since
+  MITHRIL_TRY(cache.sync_frameworks(partition, {}, HistoryKind::kNone));  // learn what frameworks wrote since; the point is the gc's
   return cache.gc(max_size);
 }
 

@@ -76,7 +76,15 @@ class FaultEnv final : public Env {
   }
   Result<void> rename(const std::string& a, const std::string& b) override {
     MITHRIL_TRY(check(Op::kRename, a));
-    return m_real.rename(a, b);
+    MITHRIL_TRY(m_real.rename(a, b));
+    std::lock_guard lock(m_mu);
+    m_renamed_to.push_back(b);
+    return {};
+  }
+  // The destinations of every successful rename so far, in order.
+  std::vector<std::string> renamed_to() const {
+    std::lock_guard lock(m_mu);
+    return m_renamed_to;
   }
   Result<bool> unlink(const std::string& p) override {
     MITHRIL_TRY(check(Op::kUnlink, p));
@@ -157,8 +165,9 @@ class FaultEnv final : public Env {
     return {};
   }
   Env& m_real = Env::posix();
-  std::mutex m_mu;
+  mutable std::mutex m_mu;
   std::vector<Rule> m_rules;
+  std::vector<std::string> m_renamed_to;  // guarded by m_mu
   std::size_t m_max_write = 0;
   std::int64_t m_clock_offset_ns = 0;
   std::int64_t m_frozen_ns = 0;

@@ -1,6 +1,6 @@
 // Files of the framework directories as mithril sees them: walked without
 // following symlinks, quarantined or deleted only through real directories.
-// Private to src/core. Thread safety: stateless (all state is on disk).
+// Private to src/ (the frameworks layer and its users). Thread safety: stateless (all state is on disk).
 #pragma once
 
 #include <cstdint>
@@ -10,7 +10,7 @@
 #include <mithril/env.h>
 #include <mithril/result.h>
 
-namespace mithril::detail {
+namespace mithril::frameworks {
 
 struct Found {
   std::string rel_to_root;
@@ -52,4 +52,4 @@ Result<bool> quarantine_or_delete(Env& env, const std::string& root, const std::
 // gone (or was never there), false when it was left alone.
 Result<bool> unlink_regular_beneath(Env& env, const std::string& root, const std::string& rel);
 
-}  // namespace mithril::detail
+}  // namespace mithril::frameworks

@@ -1,4 +1,4 @@
-#include "core/fw_files.h"
+#include "frameworks/fw_files.h"
 
 #include <climits>
 
@@ -6,7 +6,9 @@
 
 #include "util/format.h"
 
-namespace mithril::detail {
+namespace mithril::frameworks {
+
+using detail::concat;
 
 bool is_staging_debris(const std::string& name) {
   return name.find(".mithril-pull.") != std::string::npos || name.find(".mithril-unpack.") != std::string::npos;
@@ -73,4 +75,4 @@ Result<bool> unlink_regular_beneath(Env& env, const std::string& root, const std
   return true;
 }
 
-}  // namespace mithril::detail
+}  // namespace mithril::frameworks
