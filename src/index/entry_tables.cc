@@ -96,7 +96,7 @@ Result<bool> Index::remove_entry(const Digest& key, std::vector<Digest>* dead) {
   {
     MITHRIL_STMT(s, "SELECT digest FROM entry_objects WHERE entry_id = ?");
     s.bind(1, id);
-    MITHRIL_ASSIGN(objects, s.rows([](const detail::Stmt& r) { return r.digest(0); }));
+    MITHRIL_ASSIGN(objects, s.rows(detail::digest_column));
   }
   for (const auto& d : objects) {
     MITHRIL_STMT(s, "UPDATE objects SET refs = refs - 1 WHERE digest = ? RETURNING refs, size, stored_size");
@@ -135,7 +135,7 @@ Result<std::optional<EntryRecord>> Index::oldest_entry() {
 Result<std::vector<Digest>> Index::entries_using(const Digest& digest) {
   MITHRIL_STMT(s, "SELECT e.key FROM entry_objects eo JOIN entries e ON e.id = eo.entry_id WHERE eo.digest = ?");
   s.bind(1, digest);
-  return s.rows([](const detail::Stmt& r) { return r.digest(0); });
+  return s.rows(detail::digest_column);
 }
 
 Result<void> Index::for_each_entry(const std::function<bool(const EntryRecord&)>& fn) {

@@ -1,8 +1,10 @@
 // Index: the persistent entry/object database (SQLite in WAL mode).
 //
 // Tables: entries (key -> root object, size, LRU fields), entry_objects
-// (which objects an entry holds), objects (size, refcount), counters, meta
-// (schema version, total stored bytes). See docs/index_format.md.
+// (which objects an entry holds), objects (size, refcount), doomed, meta
+// (schema version, running totals); the framework tables fw_entries,
+// fw_files, fw_doomed, fw_costs; the telemetry tables counters,
+// fw_kind_counters, history, eviction_log. See docs/index_format.md.
 //
 // Why SQLite/WAL: transactions with a cross-process write lock (BEGIN
 // IMMEDIATE) that we also use to order object publish vs. unlink; readers

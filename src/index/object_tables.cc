@@ -44,7 +44,7 @@ Result<void> Index::upsert_object(const ObjectInfo& info) {
 
 Result<std::vector<Digest>> Index::doomed() {
   MITHRIL_STMT(s, "SELECT digest FROM doomed");
-  return s.rows([](const detail::Stmt& r) { return r.digest(0); });
+  return s.rows(detail::digest_column);
 }
 
 Result<void> Index::undoom(const Digest& digest) {

@@ -121,6 +121,9 @@ class Stmt {
   sqlite3_stmt* m_s;
 };
 
+// Column 0 as a digest (a row reader for Stmt::rows).
+inline Digest digest_column(const Stmt& s) { return s.digest(0); }
+
 }  // namespace mithril::detail
 
 // Inside an Index member: declares `var`, a Stmt over the cached prepared
