@@ -3,6 +3,7 @@
 #include <thread>
 
 #include "index/env_vfs.h"
+#include "index/index.h"
 
 namespace mithril::detail {
 
@@ -18,7 +19,7 @@ Connection::~Connection() {
   m_vfs.reset();  // after the connection: it used the VFS to the end
 }
 
-Result<std::unique_ptr<Connection>> Connection::open(const std::string& path, const ConnectionOptions& options) {
+Result<std::unique_ptr<Connection>> Connection::open(const std::string& path, const IndexOptions& options) {
   sqlite3* db = nullptr;
   const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
   auto vfs = EnvVfs::acquire(options.env != nullptr ? *options.env : Env::posix());

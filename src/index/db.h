@@ -11,26 +11,25 @@
 #include <memory>
 #include <string>
 
-#include <mithril/env.h>
 #include <mithril/result.h>
 
 #include "index/statements.h"
+
+namespace mithril {
+struct IndexOptions;  // index/index.h
+}  // namespace mithril
 
 namespace mithril::detail {
 
 class EnvVfs;
 
-struct ConnectionOptions {
-  bool durable = false;  // synchronous=FULL instead of NORMAL
-  int busy_timeout_ms = 60000;
-  Env* env = nullptr;  // nullptr or Env::posix(): SQLite's default VFS. REQUIRES: outlives the Connection
-};
-
 class Connection {
  public:
-  // Opens or creates the database at `path` in WAL mode. The file's header
-  // is not read yet: damage shows at the first statement.
-  static Result<std::unique_ptr<Connection>> open(const std::string& path, const ConnectionOptions& options);
+  // Opens or creates the database at `path` and sets its pragmas (WAL,
+  // synchronous, busy timeout) as `options` say; its I/O passes by
+  // options.env's VFS (REQUIRES: the Env outlives the Connection). Errors as
+  // sqlite_error (damage SQLite detects is kCorruption).
+  static Result<std::unique_ptr<Connection>> open(const std::string& path, const IndexOptions& options);
   ~Connection();  // finalizes the statements, closes, then releases the VFS
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;

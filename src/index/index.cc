@@ -15,7 +15,7 @@ Index::Index(std::unique_ptr<detail::Connection> conn) : m_conn(std::move(conn))
 Index::~Index() = default;
 
 Result<std::unique_ptr<Index>> Index::open(const std::string& path, IndexOptions options) {
-  MITHRIL_ASSIGN(auto conn, detail::Connection::open(path, {options.durable, options.busy_timeout_ms, options.env}));
+  MITHRIL_ASSIGN(auto conn, detail::Connection::open(path, options));
   std::unique_ptr<Index> index(new Index(std::move(conn)));
   detail::Connection& c = *index->m_conn;
   // Reads the schema: fails here with SQLITE_NOTADB/CORRUPT on a damaged header.
