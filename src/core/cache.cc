@@ -6,6 +6,7 @@
 #include <mithril/log.h>
 
 #include "core/cache_impl.h"
+#include "core/index_records.h"
 #include "core/space_reserve.h"
 #include "core/manifest.h"
 
@@ -479,7 +480,7 @@ Result<void> Cache::Impl::record_history_locked(const char* event) {
     MITHRIL_ASSIGN(const std::uint64_t stored, index->stored_bytes());
     MITHRIL_ASSIGN(const std::uint64_t fw, index->fw_bytes());
     h.bytes = stored + fw;
-    return index->history_add(h);
+    return index->history_add(to_history_row(h));
   });
 }
 
@@ -491,12 +492,14 @@ Result<void> Cache::record_history(HistoryKind kind) {
 
 Result<std::vector<HistoryPoint>> Cache::history() {
   std::lock_guard lock(m_impl->mu);
-  return m_impl->index->history();
+  MITHRIL_ASSIGN(const auto rows, m_impl->index->history());
+  return to_history_points(rows);
 }
 
 Result<std::vector<EvictionRecord>> Cache::evictions(std::size_t limit) {
   std::lock_guard lock(m_impl->mu);
-  return m_impl->index->eviction_log(limit);
+  MITHRIL_ASSIGN(const auto rows, m_impl->index->eviction_log(limit));
+  return to_eviction_records(rows);
 }
 
 Result<std::vector<EntrySummary>> Cache::largest_framework_entries(std::size_t limit) {
@@ -505,14 +508,15 @@ Result<std::vector<EntrySummary>> Cache::largest_framework_entries(std::size_t l
   std::vector<EntrySummary> out;
   for (const auto& r : records) {
     MITHRIL_ASSIGN(const std::int64_t cost, m_impl->index->fw_cost(r.name));
-    out.push_back(EntrySummary{r.name, r.kind, r.size, r.hits, r.last_access_ns, cost / 1'000'000});
+    out.push_back(to_entry_summary(FwSummaryRow{r.name, r.kind, r.size, r.hits, r.last_access_ns, cost}));
   }
   return out;
 }
 
 Result<std::vector<EntrySummary>> Cache::framework_entry_summaries() {
   std::lock_guard lock(m_impl->mu);
-  return m_impl->index->fw_summaries();
+  MITHRIL_ASSIGN(const auto rows, m_impl->index->fw_summaries());
+  return to_entry_summaries(rows);
 }
 
 Result<void> Cache::clear() {
@@ -592,7 +596,8 @@ Result<Stats> Cache::stats() {
   MITHRIL_ASSIGN(s.logical_bytes, m_impl->index->logical_bytes());
   MITHRIL_ASSIGN(s.framework_bytes, m_impl->index->fw_bytes());
   MITHRIL_ASSIGN(s.framework_entries, m_impl->index->fw_entry_count());
-  MITHRIL_ASSIGN(s.framework_kinds, m_impl->index->fw_kinds());
+  MITHRIL_ASSIGN(const auto kinds, m_impl->index->fw_kinds());
+  s.framework_kinds = to_kind_stats(kinds);
   for (const char* ext : {"", "-wal"}) {
     MITHRIL_ASSIGN(const auto st, m_impl->env.stat(m_impl->config.root + "/index.db" + ext));
     if (st) s.index_bytes += st->size;

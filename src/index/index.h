@@ -1,8 +1,10 @@
 // Index: the persistent entry/object database (SQLite in WAL mode).
 //
 // Tables: entries (key -> root object, size, LRU fields), entry_objects
-// (which objects an entry holds), objects (size, refcount), counters, meta
-// (schema version, total stored bytes). See docs/index_format.md.
+// (which objects an entry holds), objects (size, refcount), doomed, meta
+// (schema version, running totals); the framework tables fw_entries,
+// fw_files, fw_doomed, fw_costs; the telemetry tables counters,
+// fw_kind_counters, history, eviction_log. See docs/index_format.md.
 //
 // Why SQLite/WAL: transactions with a cross-process write lock (BEGIN
 // IMMEDIATE) that we also use to order object publish vs. unlink; readers
@@ -13,6 +15,17 @@
 //
 // Thread safety: an Index is NOT thread-safe; callers serialize access (the
 // Cache holds a mutex). Many processes may open the same database.
+//
+// Layering: the index depends on nothing above it (no core or report types;
+// its rows are in index/records.h). The build enforces it: src/index/ is the
+// library mithril_index, whose include path reaches only the layers below it
+// (src/index/CMakeLists.txt).
+//
+// The implementation is split by concern: index.cc (open, transactions,
+// meta), db.cc (the connection), schema.cc (DDL, migration, shape check),
+// statements.cc (prepared statements), object_tables.cc, entry_tables.cc,
+// framework_tables.cc, telemetry_tables.cc (counters, per-kind counters,
+// history, eviction log).
 #pragma once
 
 #include <cstdint>
@@ -26,32 +39,14 @@
 #include <mithril/digest.h>
 #include <mithril/entry.h>
 #include <mithril/result.h>
-#include <mithril/stats.h>
 
-struct sqlite3;
+#include "index/records.h"
 
 namespace mithril {
 namespace detail {
-class EnvVfs;
+class Connection;
+class StatementCache;
 }  // namespace detail
-
-// A file a framework wrote into a managed directory, as last recorded.
-struct FwFile {
-  std::string path;  // relative to the cache root
-  std::uint64_t size = 0;
-  std::int64_t mtime_ns = 0;
-  Digest digest;
-  std::string entry;  // the framework entry it belongs to
-};
-
-struct FwEntryRecord {
-  std::string name;  // e.g. "cpu-AVX2/inductor/fxgraph/l2/fl2g..."
-  std::string kind;  // adapter's kind, e.g. "inductor-fxgraph"
-  std::uint64_t size = 0;
-  std::int64_t created_ns = 0;
-  std::int64_t last_access_ns = 0;
-  std::int64_t hits = 0;
-};
 
 struct IndexOptions {
   bool durable = false;     // synchronous=FULL (fsync each commit) instead of NORMAL
@@ -64,8 +59,12 @@ struct IndexOptions {
 
 class Index {
  public:
-  // Opens or creates the database at `path`. Damage that SQLite detects on
-  // open is reported as ErrorCode::kCorruption.
+  // ---- connection and transactions (index.cc, db.cc) ----
+
+  // Opens or creates the database at `path`: WAL mode, the schema created or
+  // migrated (docs/index_format.md), its version and shape checked. Damage
+  // that SQLite detects on open, another schema version or another shape is
+  // reported as ErrorCode::kCorruption.
   static Result<std::unique_ptr<Index>> open(const std::string& path, IndexOptions options);
   ~Index();
   Index(const Index&) = delete;
@@ -81,13 +80,32 @@ class Index {
   Result<void> set_initialized();
   // Deletes every entry and object row (counters are kept). In a write txn.
   Result<void> clear_all();
+  // PRAGMA integrity_check; false when SQLite reports damage.
+  Result<bool> integrity_ok();
 
-  // ---- objects (write txn required for mutations) ----
+  // ---- objects (object_tables.cc; write txn required for mutations) ----
+
   Result<std::optional<ObjectInfo>> find_object(const Digest& digest);
   // Inserts with refs=0 if absent.
   Result<void> upsert_object(const ObjectInfo& info);
+  // Objects whose last entry is gone and whose files still need unlinking.
+  // Two-phase delete: a crash between the commit that dooms an object and
+  // the unlink leaves a doomed row (and maybe the file), never an entry whose
+  // object file is missing.
+  Result<std::vector<Digest>> doomed();
+  Result<void> undoom(const Digest& digest);
+  Result<void> doom_all_objects();
+  // Every object row with its reference count, until `fn` returns false.
+  Result<void> for_each_object(const std::function<bool(const ObjectInfo&, std::int64_t refs)>& fn);
+  // Running totals (meta rows): bytes of the stored files, uncompressed bytes, rows.
+  Result<std::uint64_t> stored_bytes();
+  Result<std::uint64_t> logical_bytes();
+  Result<std::uint64_t> object_count();
+  // Stored objects plus recorded framework files (running totals in meta).
+  Result<std::uint64_t> file_count();
 
-  // ---- entries ----
+  // ---- entries of the keyed store (entry_tables.cc; write txn required for mutations) ----
+
   Result<std::optional<EntryRecord>> find_entry(const Digest& key);
   // The hit path's lean lookup: only the entry's kind (nullopt when absent).
   Result<std::optional<EntryKind>> find_entry_kind(const Digest& key);
@@ -101,40 +119,22 @@ class Index {
   // after the commit, by the caller's purge) and appended to `dead`.
   // Returns false if absent.
   Result<bool> remove_entry(const Digest& key, std::vector<Digest>* dead);
+  // The least recently used entry (ties: the oldest row); nullopt when none.
   Result<std::optional<EntryRecord>> oldest_entry();
-  // Objects whose last entry is gone and whose files still need unlinking.
-  // Two-phase delete: a crash between the commit that dooms an object and
-  // the unlink leaves a doomed row (and maybe the file), never an entry whose
-  // object file is missing.
-  Result<std::vector<Digest>> doomed();
-  Result<void> undoom(const Digest& digest);
-  Result<void> doom_all_objects();
   // Entries whose object list contains `digest`.
   Result<std::vector<Digest>> entries_using(const Digest& digest);
+  // Every entry, most recently used first, until `fn` returns false.
   Result<void> for_each_entry(const std::function<bool(const EntryRecord&)>& fn);
-  Result<void> for_each_object(const std::function<bool(const ObjectInfo&, std::int64_t refs)>& fn);
-
   // Batched LRU/hit updates: last_access = max(old, t), hits += n.
   Result<void> touch(const Digest& key, std::int64_t t, std::int64_t hits);
-
-  // ---- accounting ----
-  Result<std::uint64_t> stored_bytes();
-  Result<std::uint64_t> logical_bytes();
   Result<std::uint64_t> entry_count();
-  Result<std::uint64_t> object_count();
-  Result<void> add_counters(const std::array<std::int64_t, kCounterCount>& delta);
-  Result<std::array<std::int64_t, kCounterCount>> counters();
-  // ---- framework entries (write txn required for mutations) ----
+
+  // ---- framework entries and files (framework_tables.cc; write txn required for mutations) ----
+
   Result<std::vector<FwFile>> fw_files();
   // The recorded files of one entry (empty when the entry is unknown).
   Result<std::vector<FwFile>> fw_entry_files(const std::string& name);
   Result<std::uint64_t> fw_entry_count();
-  Result<std::vector<FrameworkKindStats>> fw_kinds();
-  // Persistent per-kind counters (write txn required).
-  struct KindDelta {
-    std::int64_t evictions = 0, evicted_bytes = 0, quarantined = 0, saved_ns = 0, compiled = 0;
-  };
-  Result<void> fw_kind_add(const std::string& kind, const KindDelta& delta);
   // The kind of a recorded entry ("unknown" when it is not recorded).
   Result<std::string> fw_kind_of(const std::string& name);
   // Replaces the entry `name` and its file list. Keeps created/last_access/
@@ -162,14 +162,16 @@ class Index {
   // Whether files of the entry `name` are still doomed (a sync must not
   // record what is left of it as a new entry).
   Result<bool> fw_entry_doomed(const std::string& name);
+  // last_access = max(old, t), hits += 1.
   Result<void> fw_touch(const std::string& name, std::int64_t t);
+  // The least recently used entry (ties: the oldest row); nullopt when none.
   Result<std::optional<FwEntryRecord>> fw_oldest();
-  // ---- history for reports (pruned to the last 5,000 points / 2,000 evictions) ----
-  Result<void> history_add(const HistoryPoint& h);
-  Result<std::vector<HistoryPoint>> history();
-  Result<void> eviction_log_add(const EvictionRecord& e);
-  Result<std::vector<EvictionRecord>> eviction_log(std::size_t limit);  // newest first
+  // The `limit` largest entries, largest first.
   Result<std::vector<FwEntryRecord>> fw_largest(std::size_t limit);
+  // Entries whose name starts with `prefix` (e.g. "cpu-AVX2/"), by name.
+  Result<std::vector<FwEntryRecord>> fw_entries(const std::string& prefix);
+  // Bytes of the recorded files (running total in meta).
+  Result<std::uint64_t> fw_bytes();
   // Compile-time accounting (fw_costs, keyed by entry name): the recorded
   // cost of producing an entry (0 when unknown). Write txn required except
   // for fw_cost. What hits saved is counted per kind (fw_kind_add).
@@ -177,31 +179,40 @@ class Index {
   Result<std::int64_t> fw_cost(const std::string& name);
   // Every entry with its recorded compile cost, most recently used first
   // (read-only; for `mithril ls`).
-  Result<std::vector<EntrySummary>> fw_summaries();
-  // Entries whose name starts with `prefix` (e.g. "cpu-AVX2/"), by name.
-  Result<std::vector<FwEntryRecord>> fw_entries(const std::string& prefix);
-  Result<std::uint64_t> fw_bytes();
-  // Stored objects plus recorded framework files (running totals in meta).
-  Result<std::uint64_t> file_count();
+  Result<std::vector<FwSummaryRow>> fw_summaries();
 
-  // PRAGMA integrity_check; false when SQLite reports damage.
-  Result<bool> integrity_ok();
+  // ---- telemetry (telemetry_tables.cc; write txn required for mutations) ----
+
+  // Counters by id (core's mithril::Counter): adds `delta` to each nonzero slot.
+  Result<void> add_counters(const IndexCounters& delta);
+  Result<IndexCounters> counters();
+  // Per framework kind: its current entries and its persistent counters.
+  Result<std::vector<FwKindRow>> fw_kinds();
+  // Adds to the persistent per-kind counters.
+  struct KindDelta {
+    std::int64_t evictions = 0, evicted_bytes = 0, quarantined = 0, saved_ns = 0, compiled = 0;
+  };
+  Result<void> fw_kind_add(const std::string& kind, const KindDelta& delta);
+  // History for reports, pruned to the last 5,000 points, oldest first.
+  Result<void> history_add(const HistoryRow& h);
+  Result<std::vector<HistoryRow>> history();
+  // The eviction log, pruned to the last 2,000 rows.
+  Result<void> eviction_log_add(const EvictionRow& e);
+  Result<std::vector<EvictionRow>> eviction_log(std::size_t limit);  // newest first
 
  private:
-  class Statements;
-  Index(sqlite3* db, std::shared_ptr<detail::EnvVfs> vfs);
+  explicit Index(std::unique_ptr<detail::Connection> conn);
   Result<void> exec(const char* sql);
-  // Marks the database as mithril's index (detail::kIndexApplicationId).
-  Result<void> set_application_id();
   Result<void> add_meta(const char* key, std::int64_t delta);
   Result<std::int64_t> meta(const char* key);
+  // meta(key) as an unsigned count.
+  Result<std::uint64_t> meta_count(const char* key);
   // fw_remove_entry without forgetting the cost (fw_put_entry replaces an
   // entry's rows; its cost stays).
   Result<std::vector<FwFile>> fw_remove_rows(const std::string& name);
 
-  sqlite3* m_db;
-  std::unique_ptr<Statements> m_stmts;
-  std::shared_ptr<detail::EnvVfs> m_vfs;  // released after the connection closes
+  std::unique_ptr<detail::Connection> m_conn;
+  detail::StatementCache* m_stmts;  // m_conn's (for MITHRIL_STMT)
 };
 
 }  // namespace mithril

@@ -6,7 +6,8 @@
 #include <string_view>
 
 #include "cas/object_io.h"
-#include "index/sqlite_stmt.h"
+#include "index/schema.h"
+#include "index/statements.h"
 
 namespace mithril::detail {
 namespace {
@@ -33,9 +34,7 @@ std::string file_uri(const std::string& path) {
 
 // The tables of a database with application_id 0 must all be ours.
 Result<bool> only_our_tables(const std::string& path) {
-  static const std::set<std::string> our_tables = {"meta",    "objects",          "entries",  "entry_objects", "counters",
-                                              "doomed",  "fw_doomed",        "fw_entries", "fw_files",    "history",
-                                              "eviction_log", "fw_kind_counters", "fw_costs"};
+  MITHRIL_ASSIGN(const std::set<std::string> our_tables, schema_tables());
   sqlite3* db = nullptr;
   const std::string uri = file_uri(path) + "?immutable=1";
   int rc = sqlite3_open_v2(uri.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, nullptr);
