@@ -18,10 +18,17 @@ from __future__ import annotations
 import atexit
 import os
 import warnings
-from typing import Dict, Optional, Union
+from typing import Dict, Optional
 
 from . import _core
-from ._core import Cache, CacheConfig, CacheKey, ContentStore, DeviceClass, InputSpec  # noqa: F401
+from ._core import Cache as Cache
+from ._core import CacheConfig as CacheConfig
+from ._core import CacheKey as CacheKey
+from ._core import ContentStore as ContentStore
+from ._core import DeviceClass as DeviceClass
+from ._core import InputSpec as InputSpec
+from ._typing import PathArg, Setting, SizeArg
+from .reports import FrameworkReport, GcReport, StatsReport, SyncReport
 
 __version__ = _core.__version__
 
@@ -64,7 +71,7 @@ _core._register_errors(MithrilError, {
 })
 
 
-def _overrides(root, max_size, settings) -> Dict[str, str]:
+def _overrides(root: Optional[PathArg], max_size: Optional[SizeArg], settings: Dict[str, Setting]) -> Dict[str, str]:
     out = {k: _text(v) for k, v in settings.items()}
     if root is not None:
         out["root"] = os.fspath(root)
@@ -73,18 +80,18 @@ def _overrides(root, max_size, settings) -> Dict[str, str]:
     return out
 
 
-def _text(v) -> str:
+def _text(v: Setting) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
     return str(v)
 
 
-def load_config(root=None, max_size: Union[int, str, None] = None, **settings) -> CacheConfig:
+def load_config(root: Optional[PathArg] = None, max_size: Optional[SizeArg] = None, **settings: Setting) -> CacheConfig:
     """The effective configuration: defaults < <root>/mithril.toml < MITHRIL_* < these arguments."""
     return _core.load_config(_overrides(root, max_size, settings))
 
 
-def open_cache(root=None, max_size: Union[int, str, None] = None, **settings) -> Cache:
+def open_cache(root: Optional[PathArg] = None, max_size: Optional[SizeArg] = None, **settings: Setting) -> Cache:
     """Opens (creating if needed) a cache root."""
     return Cache.open(load_config(root, max_size, **settings))
 
@@ -92,7 +99,7 @@ def open_cache(root=None, max_size: Union[int, str, None] = None, **settings) ->
 class CacheManager:
     """Manages the framework caches of this process (see init())."""
 
-    def __init__(self, cache: Cache, partition: DeviceClass, managed: Dict[str, str]):
+    def __init__(self, cache: Cache, partition: DeviceClass, managed: Dict[str, str]) -> None:
         self.cache = cache
         self.partition = partition
         self.managed = managed  # env var -> directory
@@ -103,7 +110,7 @@ class CacheManager:
         self._closed = False
         atexit.register(self.close)
 
-    def _sync(self, verb: str) -> Optional[dict]:
+    def _sync(self, verb: str) -> Optional[SyncReport]:
         # Never fails the job: a remote problem is a warning and a counter.
         try:
             if verb == "pull":
@@ -111,21 +118,21 @@ class CacheManager:
             else:
                 r = self.cache.push(self.partition, self.remote)
         except MithrilError as e:
-            warnings.warn(f"mithril: {verb} skipped: {e}")
+            warnings.warn(f"mithril: {verb} skipped: {e}", stacklevel=2)
             return None
         if r["errors"] or r["timeouts"] or r["rejected"]:
             warnings.warn(f"mithril: {verb}: {r['errors']} errors, {r['timeouts']} timeouts, "
-                          f"{r['rejected']} rejected; first: {r['first_problem']}")
+                          f"{r['rejected']} rejected; first: {r['first_problem']}", stacklevel=2)
         return r
 
-    def stats(self) -> dict:
+    def stats(self) -> StatsReport:
         return self.cache.stats()
 
-    def gc(self, max_size: Union[int, str, None] = None) -> dict:
+    def gc(self, max_size: Optional[SizeArg] = None) -> GcReport:
         budget = None if max_size is None else _core.parse_size(_text(max_size))
         return self.cache.gc(budget)
 
-    def close(self) -> Optional[dict]:
+    def close(self) -> Optional[FrameworkReport]:
         """Records what the frameworks wrote and read, then enforces the budget."""
         if self._closed:
             return None
@@ -133,9 +140,9 @@ class CacheManager:
         try:
             report = self._session.end()
         except MithrilError as e:  # never fail the user's job because of the cache
-            warnings.warn(f"mithril: recording the run failed: {e}")
+            warnings.warn(f"mithril: recording the run failed: {e}", stacklevel=2)
             return None
-        if self.remote and not (self.pull_report or {}).get("remote_gave_up"):
+        if self.remote and not (self.pull_report and self.pull_report["remote_gave_up"]):
             self.push_report = self._sync("push")
         return report
 
@@ -143,7 +150,8 @@ class CacheManager:
 _manager: Optional[CacheManager] = None
 
 
-def init(root=None, max_size: Union[int, str, None] = None, explain: bool = False, **settings) -> CacheManager:
+def init(root: Optional[PathArg] = None, max_size: Optional[SizeArg] = None, explain: bool = False,
+         **settings: Setting) -> CacheManager:
     """Points PyTorch Inductor and Triton at the managed root. Call it before
     the first torch.compile. A variable the user already set is respected
     (with a warning) and that framework is then not managed. With a remote
@@ -160,7 +168,7 @@ def init(root=None, max_size: Union[int, str, None] = None, explain: bool = Fals
     for var, path in _core.framework_dirs(config.root, partition).items():
         current = os.environ.get(var)
         if current and os.path.abspath(current) != path:
-            warnings.warn(f"mithril: {var} is set to {current}; leaving it alone (not managed)")
+            warnings.warn(f"mithril: {var} is set to {current}; leaving it alone (not managed)", stacklevel=2)
             continue
         os.makedirs(path, mode=0o700, exist_ok=True)
         os.environ[var] = path
@@ -172,6 +180,6 @@ def init(root=None, max_size: Union[int, str, None] = None, explain: bool = Fals
     return _manager
 
 
-def stats(root=None) -> dict:
+def stats(root: Optional[PathArg] = None) -> StatsReport:
     """Counters and sizes of a root (default: the configured one)."""
     return open_cache(root).stats()
