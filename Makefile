@@ -20,7 +20,7 @@ JOBS ?= $(shell nproc)
 CONFIGURE := cmake -S . $(GENERATOR) -DMITHRIL_WERROR=ON
 
 .PHONY: all deps deps-demo build build-demo demo demo-store test unit-test asan-build asan-test asan-system-test \
-        tsan-build tsan-test stress-test system-test install-lib-test python-install python-test e2e-test fuzz-test tidy \
+        tsan-build tsan-test stress-test system-test install-lib-test python-install python-test python-lint e2e-test fuzz-test tidy \
         install-check report-reset hardening-report bench clean
 
 all: build
@@ -100,6 +100,11 @@ python-install: deps
 
 python-test: python-install
 	cd tests/python && $(PY) -m pytest -q .
+
+# ruff (lint, format) and mypy --strict over python/mithril_cache/ (pyproject.toml's
+# [tool.ruff] and [tool.mypy]); no build needed: mypy reads the _core.pyi stub.
+python-lint: deps
+	$(PY) tests/python_lint.py
 
 e2e-test: build python-install
 	MITHRIL_BIN=$(CURDIR)/$(BUILD)/cli/mithril $(PY) -m pytest -q tests/e2e

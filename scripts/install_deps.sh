@@ -103,14 +103,16 @@ fi
 
 # --- test tools -----------------------------------------------------------
 if [ "$PROFILE" = test ]; then
-  # pytest and prometheus_client (its parser checks our output); pybind11 and
-  # scikit-build-core (`make tidy` configures the bindings; `pip install .`);
-  # moto + boto3: a real S3-API server on loopback, botocore's SigV4 to check
-  # ours; triton: its cache classes for the plug-in tests (no GPU needed).
-  if ! "$PY" -c "import pytest, prometheus_client, pybind11, scikit_build_core, moto.server, flask_cors, boto3, triton" \
-      >/dev/null 2>&1; then
-    say "pip install pytest prometheus_client pybind11 scikit-build-core moto[server] boto3 triton==3.9.0"
-    pip_install pytest prometheus_client "pybind11>=2.12" "scikit-build-core>=0.10" "moto[server]" boto3 triton==3.9.0
+  # What pyproject.toml declares, so the two cannot disagree: the build
+  # requirements (pybind11, scikit-build-core: `pip install .`, `make tidy`),
+  # the `test` extra (pytest, moto[server], boto3, prometheus_client, triton)
+  # and the `lint` extra (ruff, mypy; pinned). Only what is missing.
+  missing="$("$PY" scripts/pyproject_requirements.py --missing --build-system test lint)" \
+    || die "could not read the requirements from pyproject.toml"
+  if [ -n "$missing" ]; then
+    mapfile -t reqs <<<"$missing"
+    say "pip install ${reqs[*]}"
+    pip_install "${reqs[@]}"
   fi
 fi
 say "ready ($PROFILE): $("$PY" -c 'import sys, torch; print(sys.executable, "torch", torch.__version__)')"

@@ -27,6 +27,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 # torch suites, fuzzing, and the install check on Debian's own Python.
 SUITES = [
     ("clang-tidy", "tidy"),
+    ("python lint", "python-lint"),
     ("unit, Release", "unit-test"),
     ("system, Release", "system-test"),
     ("installed library", "install-lib-test"),

@@ -15,15 +15,23 @@ same without code changes: ``mithril run -- python train.py``; both run the
 library's RunSession, so both fail open the same way: a cache problem is a
 MithrilWarning and the job goes on, at worst with torch's own directories.
 """
+
 from __future__ import annotations
 
 import atexit
 import os
 import warnings
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Dict, List, Optional, Tuple
 
 from . import _core
-from ._core import Cache, CacheConfig, CacheKey, ContentStore, DeviceClass, InputSpec  # noqa: F401
+from ._core import Cache as Cache
+from ._core import CacheConfig as CacheConfig
+from ._core import CacheKey as CacheKey
+from ._core import ContentStore as ContentStore
+from ._core import DeviceClass as DeviceClass
+from ._core import InputSpec as InputSpec
+from ._typing import PathArg, Setting, SizeArg
+from .reports import FrameworkReport, GcReport, StatsReport, SyncReport
 
 __version__ = _core.__version__
 
@@ -60,13 +68,22 @@ class BusyError(MithrilError):
     """Another process held a lock for too long."""
 
 
-_core._register_errors(MithrilError, {
-    1: InvalidArgumentError, 2: CorruptionError, 3: CacheIOError, 4: NoSpaceError,
-    5: CacheTimeoutError, 6: UnavailableError, 7: BusyError, 8: MithrilError,
-})
+_core._register_errors(
+    MithrilError,
+    {
+        1: InvalidArgumentError,
+        2: CorruptionError,
+        3: CacheIOError,
+        4: NoSpaceError,
+        5: CacheTimeoutError,
+        6: UnavailableError,
+        7: BusyError,
+        8: MithrilError,
+    },
+)
 
 
-def _overrides(root, max_size, settings) -> Dict[str, str]:
+def _overrides(root: Optional[PathArg], max_size: Optional[SizeArg], settings: Dict[str, Setting]) -> Dict[str, str]:
     out = {k: _text(v) for k, v in settings.items()}
     if root is not None:
         out["root"] = os.fspath(root)
@@ -75,18 +92,18 @@ def _overrides(root, max_size, settings) -> Dict[str, str]:
     return out
 
 
-def _text(v) -> str:
+def _text(v: Setting) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
     return str(v)
 
 
-def load_config(root=None, max_size: Union[int, str, None] = None, **settings) -> CacheConfig:
+def load_config(root: Optional[PathArg] = None, max_size: Optional[SizeArg] = None, **settings: Setting) -> CacheConfig:
     """The effective configuration: defaults < <root>/mithril.toml < MITHRIL_* < these arguments."""
     return _core.load_config(_overrides(root, max_size, settings))
 
 
-def open_cache(root=None, max_size: Union[int, str, None] = None, **settings) -> Cache:
+def open_cache(root: Optional[PathArg] = None, max_size: Optional[SizeArg] = None, **settings: Setting) -> Cache:
     """Opens (creating if needed) a cache root."""
     return Cache.open(load_config(root, max_size, **settings))
 
@@ -119,9 +136,9 @@ class CacheManager:
         self.config = config
         self.remote = config.remote if config is not None else ""
         self.managed: Dict[str, str] = {}
-        self.check_report: Optional[Dict[str, Any]] = None
-        self.pull_report: Optional[Dict[str, Any]] = None
-        self.push_report: Optional[Dict[str, Any]] = None
+        self.check_report: Optional[FrameworkReport] = None
+        self.pull_report: Optional[SyncReport] = None
+        self.push_report: Optional[SyncReport] = None
         self._session: Optional[_core.RunSession] = None
         self._cache: Optional[Cache] = None
         self._closed = False
@@ -140,7 +157,7 @@ class CacheManager:
         self.pull_report = prepared["pull"]
         atexit.register(self.close)
 
-    def __enter__(self) -> "CacheManager":
+    def __enter__(self) -> CacheManager:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -155,17 +172,17 @@ class CacheManager:
             self._cache = Cache.open(self.config)
         return self._cache
 
-    def stats(self) -> Dict[str, Any]:
+    def stats(self) -> StatsReport:
         """The same document as ``mithril stats --json`` (docs/cli.md)."""
         return self.cache.stats()
 
-    def gc(self, max_size: Union[int, str, None] = None) -> Dict[str, int]:
+    def gc(self, max_size: Optional[SizeArg] = None) -> GcReport:
         """Like ``mithril gc``: records what the frameworks wrote so far, then
         evicts least-recently-used entries down to `max_size` (default: the budget)."""
         budget = None if max_size is None else _core.parse_size(_text(max_size))
         return _core.sync_and_gc(self.cache, self.partition, budget)
 
-    def close(self) -> Optional[Dict[str, Any]]:
+    def close(self) -> Optional[FrameworkReport]:
         """Finishes the session: records what the frameworks wrote and read,
         enforces the budget, pushes to the remote. Returns the recording's
         report (None when it did not run). Only the first call does anything."""
@@ -187,8 +204,9 @@ _manager: Optional[CacheManager] = None
 _manager_args: Optional[Tuple[Dict[str, str], bool]] = None
 
 
-def _session_config(root: Any, max_size: Union[int, str, None], settings: Dict[str, Any]
-                    ) -> Tuple[Optional[CacheConfig], Optional[str]]:
+def _session_config(
+    root: Optional[PathArg], max_size: Optional[SizeArg], settings: Dict[str, Setting]
+) -> Tuple[Optional[CacheConfig], Optional[str]]:
     """The configuration, or None and why when the environment, the root's
     mithril.toml or the root itself makes it unusable. Raises only for a bad
     argument (an unknown setting, a malformed size)."""
@@ -204,8 +222,9 @@ def _session_config(root: Any, max_size: Union[int, str, None], settings: Dict[s
     return config, None
 
 
-def init(root: Any = None, max_size: Union[int, str, None] = None, explain: bool = False,
-         **settings: Any) -> CacheManager:
+def init(
+    root: Optional[PathArg] = None, max_size: Optional[SizeArg] = None, explain: bool = False, **settings: Setting
+) -> CacheManager:
     """Points PyTorch Inductor and Triton at the managed root. Call it before
     the first torch.compile. Runs the same session as ``mithril run``: a
     variable the user already set is respected (with a warning) and that
@@ -228,18 +247,22 @@ def init(root: Any = None, max_size: Union[int, str, None] = None, explain: bool
     args = (_overrides(root, max_size, settings), bool(explain))
     if _manager is not None:
         if args != _manager_args:
-            warnings.warn("mithril: init() was already called with other arguments; "
-                          "keeping the running session", MithrilWarning, stacklevel=2)
+            warnings.warn(
+                "mithril: init() was already called with other arguments; keeping the running session",
+                MithrilWarning,
+                stacklevel=2,
+            )
         return _manager
     config, problem = _session_config(root, max_size, settings)
     manager = CacheManager(config, problem)
     if manager.managed and config is not None and (explain or os.environ.get("MITHRIL_EXPLAIN") == "1"):
         from . import explain as _explain
+
         _explain.install(config.root)  # for `mithril explain --torch`
     _manager, _manager_args = manager, args
     return manager
 
 
-def stats(root=None) -> dict:
+def stats(root: Optional[PathArg] = None) -> StatsReport:
     """Counters and sizes of a root (default: the configured one)."""
     return open_cache(root).stats()

@@ -5,15 +5,19 @@ cold and warm runs.
 
     python -m mithril_cache.demo_model [--models mlp,tfm] [--seed 0]
 """
+
+from __future__ import annotations
+
 import argparse
 import json
 import os
 import sys
 import time
+from typing import Any, Dict, List, Optional, Tuple
 
 T0 = time.perf_counter()
 if os.environ.get("MITHRIL_DEMO_INIT_ROOT"):  # the one-line in-process hook
-    import mithril_cache  # noqa: E402
+    import mithril_cache
 
     mithril_cache.init(root=os.environ["MITHRIL_DEMO_INIT_ROOT"])
 import torch  # noqa: E402
@@ -25,7 +29,7 @@ T_IMPORT = time.perf_counter() - T0
 class Block(nn.Module):
     """Pre-LayerNorm transformer block with causal self-attention."""
 
-    def __init__(self, d=128, heads=4, ff=512):
+    def __init__(self, d: int = 128, heads: int = 4, ff: int = 512) -> None:
         super().__init__()
         self.heads = heads
         self.ln1 = nn.LayerNorm(d)
@@ -34,20 +38,24 @@ class Block(nn.Module):
         self.ln2 = nn.LayerNorm(d)
         self.ff = nn.Sequential(nn.Linear(d, ff), nn.GELU(), nn.Linear(ff, d))
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, t, d = x.shape
         q, k, v = self.qkv(self.ln1(x)).chunk(3, dim=-1)
-        split = lambda z: z.view(b, t, self.heads, d // self.heads).transpose(1, 2)  # noqa: E731
+
+        def split(z: torch.Tensor) -> torch.Tensor:
+            return z.view(b, t, self.heads, d // self.heads).transpose(1, 2)
+
         q, k, v = split(q), split(k), split(v)
         att = (q @ k.transpose(-2, -1)) / (d // self.heads) ** 0.5
         mask = torch.triu(torch.ones(t, t, dtype=torch.bool), diagonal=1)
         att = att.masked_fill(mask, float("-inf")).softmax(dim=-1)
         y = (att @ v).transpose(1, 2).reshape(b, t, d)
         x = x + self.proj(y)
-        return x + self.ff(self.ln2(x))
+        out: torch.Tensor = x + self.ff(self.ln2(x))
+        return out
 
 
-def build(name, seed):
+def build(name: str, seed: int) -> Tuple[nn.Module, torch.Tensor]:
     torch.manual_seed(seed)
     if name == "mlp":
         model = nn.Sequential(nn.Linear(256, 512), nn.GELU(), nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, 10))
@@ -57,9 +65,10 @@ def build(name, seed):
     raise SystemExit(f"unknown model {name!r}")
 
 
-def cache_counters():
+def cache_counters() -> Dict[str, int]:
     from torch._dynamo.utils import counters
-    out = {}
+
+    out: Dict[str, int] = {}
     for group in ("inductor", "aot_autograd"):
         for k, v in counters[group].items():
             if "cache" in k:
@@ -67,12 +76,13 @@ def cache_counters():
     return out
 
 
-def main(argv=None):
+def main(argv: Optional[List[str]] = None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--models", default="mlp,tfm")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
-    result = {"import_s": round(T_IMPORT, 3), "models": {}}
+    models: Dict[str, Dict[str, float]] = {}
+    result: Dict[str, Any] = {"import_s": round(T_IMPORT, 3), "models": models}
     # One inductor config flag set from outside (NAME=VALUE), for tests of `mithril explain --torch`.
     flag = os.environ.get("MITHRIL_DEMO_INDUCTOR_FLAG")
     if flag:
@@ -91,8 +101,7 @@ def main(argv=None):
             t = time.perf_counter()
             out = compiled(x)
             first = time.perf_counter() - t
-        result["models"][name] = {"first_call_s": round(first, 3),
-                                  "max_abs_diff": float((out - eager).abs().max())}
+        models[name] = {"first_call_s": round(first, 3), "max_abs_diff": float((out - eager).abs().max())}
     result["counters"] = cache_counters()
     save_to = os.environ.get("MITHRIL_DEMO_SAVE_ARTIFACTS")
     if save_to:
@@ -105,8 +114,8 @@ def main(argv=None):
         with open(out, "w") as fh:
             json.dump(result, fh)
     else:
-        print("MITHRIL_DEMO_RESULT " + json.dumps(result, sort_keys=True))
-    ok = all(m["max_abs_diff"] < 1e-3 for m in result["models"].values())
+        print("MITHRIL_DEMO_RESULT " + json.dumps(result, sort_keys=True))  # noqa: T201 - the script's output
+    ok = all(m["max_abs_diff"] < 1e-3 for m in models.values())
     return 0 if ok else 1
 
 

@@ -9,12 +9,16 @@ JSON line per graph: {"t", "pid", "key", "outcome", "components": {name:
 
 Enabled by `mithril run --explain` or `mithril_cache.init(explain=True)`.
 """
+
+from __future__ import annotations
+
 import json
 import logging
 import os
 import re
 import threading
 import time
+from typing import Any, Dict, List
 
 _LINE = re.compile(r"^\[(?P<hash>[^\]]+)\] (?P<name>[^:]+): ?(?P<value>.*)$")
 _MAX_BYTES = 8 << 20
@@ -22,35 +26,44 @@ _lock = threading.Lock()
 
 
 class _Recorder(logging.Handler):
-    def __init__(self, path):
+    def __init__(self, path: str) -> None:
         super().__init__(level=logging.DEBUG)
         self.path = path
-        self.pending = {}  # key -> record waiting for its hit/miss line
+        self.pending: Dict[str, Dict[str, Any]] = {}  # key -> record waiting for its hit/miss line
 
-    def emit(self, record):
+    def emit(self, record: logging.LogRecord) -> None:
         try:
             msg = record.getMessage()
             if msg.startswith("FX graph cache hash details for key "):
                 head, _, body = msg.partition("\n")
-                key = head[len("FX graph cache hash details for key "):].rstrip(":")
-                comps = {}
+                key = head[len("FX graph cache hash details for key ") :].rstrip(":")
+                comps: Dict[str, List[str]] = {}
                 for line in body.splitlines():
                     m = _LINE.match(line)
                     if m:
                         comps[m["name"]] = [m["hash"], m["value"][:200]]
-                self.pending[key] = {"t": time.time_ns(), "pid": os.getpid(), "key": key, "outcome": "unknown",
-                                     "components": comps}
+                self.pending[key] = {
+                    "t": time.time_ns(),
+                    "pid": os.getpid(),
+                    "key": key,
+                    "outcome": "unknown",
+                    "components": comps,
+                }
             elif msg.startswith(("fx graph cache hit for key ", "fx graph cache miss for key ")):
                 key = msg.rsplit(" ", 1)[-1]
                 # A hit through AOTAutograd's cache logs no key details: record the outcome alone.
-                rec = self.pending.pop(key, None) or {"t": time.time_ns(), "pid": os.getpid(), "key": key,
-                                                      "components": {}}
+                rec = self.pending.pop(key, None) or {
+                    "t": time.time_ns(),
+                    "pid": os.getpid(),
+                    "key": key,
+                    "components": {},
+                }
                 rec["outcome"] = "hit" if " hit " in msg else "miss"
                 self._write(rec)
         except Exception:  # never disturb the job
             pass
 
-    def _write(self, rec):
+    def _write(self, rec: Dict[str, Any]) -> None:
         with _lock:
             os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
             with open(self.path, "a") as fh:
@@ -60,11 +73,11 @@ class _Recorder(logging.Handler):
                     lines = fh.readlines()
                 tmp = self.path + f".tmp.{os.getpid()}"
                 with open(tmp, "w") as fh:
-                    fh.writelines(lines[len(lines) // 2:])
+                    fh.writelines(lines[len(lines) // 2 :])
                 os.replace(tmp, self.path)
 
 
-def install(root):
+def install(root: str) -> None:
     """Starts recording torch's FX graph cache keys under `root`."""
     logger = logging.getLogger("torch._inductor.codecache")
     if any(isinstance(h, _Recorder) for h in logger.handlers):

@@ -16,17 +16,27 @@ What it adds to Triton's ``FileCacheManager`` (whose atomic ``put`` it keeps):
 * groups written with absolute paths (by Triton itself, or on another
   machine/root) are rebased onto this directory, so a moved cache still hits.
 """
+
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-from typing import Dict, Optional
+from typing import Any, Dict, Optional, TypedDict
 
 from triton.runtime.cache import FileCacheManager
 
 from . import _core
 
 _GROUP_PREFIX = "__grp__"
+
+
+class _Child(TypedDict):
+    """A group member as recorded in the group file's "mithril" section."""
+
+    path: str  # relative to the kernel directory
+    size: int
+    blake3: str
 
 
 def _digest(path: str) -> str:
@@ -39,7 +49,7 @@ class CacheManager(FileCacheManager):
 
     def put_group(self, filename: str, group: Dict[str, str]) -> str:
         grp_path = self._make_path(_GROUP_PREFIX + filename)
-        children = {}
+        children: Dict[str, _Child] = {}
         for name, path in group.items():
             child = path if os.path.isabs(path) else self._make_path(path)
             if not os.path.isfile(child):
@@ -51,10 +61,12 @@ class CacheManager(FileCacheManager):
                 "size": os.path.getsize(child),
                 "blake3": _digest(child),
             }
-        contents = json.dumps({
-            "child_paths": {n: os.path.join(self.cache_dir, c["path"]) for n, c in children.items()},
-            "mithril": {"version": 1, "children": children},
-        })
+        contents = json.dumps(
+            {
+                "child_paths": {n: os.path.join(self.cache_dir, c["path"]) for n, c in children.items()},
+                "mithril": {"version": 1, "children": children},
+            }
+        )
         return self.put(contents, _GROUP_PREFIX + filename, binary=False)
 
     def get_group(self, filename: str) -> Optional[Dict[str, str]]:
@@ -72,21 +84,25 @@ class CacheManager(FileCacheManager):
             return self._verified_children(grp_path, meta["children"])
         return self._rebased_children(data.get("child_paths") if isinstance(data, dict) else None)
 
-    def _verified_children(self, grp_path: str, children: dict) -> Optional[Dict[str, str]]:
+    def _verified_children(self, grp_path: str, children: Dict[str, Any]) -> Optional[Dict[str, str]]:
         result = {}
         for name, info in children.items():
             rel = info.get("path", "") if isinstance(info, dict) else ""
             path = os.path.normpath(os.path.join(self.cache_dir, rel))
             inside = path.startswith(os.path.normpath(self.cache_dir) + os.sep)
-            ok = (inside and os.path.isfile(path) and os.path.getsize(path) == info.get("size")
-                  and _digest(path) == info.get("blake3"))
+            ok = (
+                inside
+                and os.path.isfile(path)
+                and os.path.getsize(path) == info.get("size")
+                and _digest(path) == info.get("blake3")
+            )
             if not ok:
                 self._quarantine(grp_path)
                 return None
             result[name] = path
         return result
 
-    def _rebased_children(self, child_paths) -> Optional[Dict[str, str]]:
+    def _rebased_children(self, child_paths: object) -> Optional[Dict[str, str]]:
         if not isinstance(child_paths, dict):
             return None
         result = {}
@@ -103,7 +119,5 @@ class CacheManager(FileCacheManager):
 
     @staticmethod
     def _quarantine(path: str) -> None:
-        try:
+        with contextlib.suppress(OSError):
             os.replace(path, path + ".corrupt")
-        except OSError:
-            pass
