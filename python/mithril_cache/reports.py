@@ -14,11 +14,15 @@ from typing import Dict, List, Optional, TypedDict
 __all__ = [
     "BundleReport",
     "Counters",
+    "FinishResult",
     "FrameworkKindStats",
     "FrameworkReport",
     "GcReport",
+    "LastRun",
+    "PrepareResult",
     "StatsReport",
     "SyncReport",
+    "TopEntry",
     "VerifyReport",
 ]
 
@@ -55,11 +59,38 @@ class FrameworkKindStats(TypedDict):
     entries: int
     bytes: int
     hits: int  # hits of the current entries
+    compile_ms_saved: int  # compile time the hits saved (estimated)
+    evictions: int  # entries of this kind evicted so far
+    evicted_bytes: int
+    quarantined: int  # entries of this kind set aside as damaged
+    compiled: int  # entries of this kind a run created (misses)
+
+
+class LastRun(TypedDict):
+    """The latest run that read or compiled framework entries (``stats()["last_run"]``)."""
+
+    time: str  # ISO 8601, UTC
+    framework_hits: int
+    framework_compiled: int
+    framework_hit_rate: float
+    compile_ms_saved: int
+
+
+class TopEntry(TypedDict):
+    """One of the largest framework entries (``stats()["top_entries"]``)."""
+
+    name: str
+    kind: str
+    size: int
+    hits: int
+    compile_ms: int
 
 
 class StatsReport(TypedDict):
-    """``Cache.stats()`` / ``mithril_cache.stats()``: sizes and counters of a root."""
+    """``Cache.stats()`` / ``mithril_cache.stats()``: sizes and counters of a
+    root; the document ``mithril stats --json`` prints (docs/cli.md)."""
 
+    schema_version: int
     root: str
     entries: int  # entries of the keyed store
     objects: int
@@ -73,8 +104,10 @@ class StatsReport(TypedDict):
     quarantined_files: int  # files in quarantine/
     hit_rate: float  # the keyed store's hits / lookups
     framework_hit_rate: float  # framework entries read / (read + compiled)
+    last_run: Optional[LastRun]  # None before the first run
     counters: Counters
     frameworks: Dict[str, FrameworkKindStats]  # by kind
+    top_entries: List[TopEntry]  # the 5 largest framework entries
 
 
 class GcReport(TypedDict):
