@@ -2,6 +2,8 @@
 // buffered LRU/counter updates, history, listings, stats.
 #include <mithril/cache.h>
 
+#include <algorithm>
+
 #include <mithril/log.h>
 
 #include "core/cache_impl.h"
