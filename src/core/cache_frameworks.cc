@@ -6,7 +6,6 @@
 
 #include "core/cache_impl.h"
 #include "frameworks/check.h"
-#include "frameworks/evict.h"
 #include "frameworks/record.h"
 
 namespace mithril {
@@ -62,16 +61,6 @@ Result<FrameworkReport> Cache::sync_frameworks(const DeviceClass& partition, con
              {"files_hashed", static_cast<std::int64_t>(report.files_hashed)}});
   if (history != HistoryKind::kNone) MITHRIL_TRY(impl.record_history_locked(history_kind_name(history)));
   return report;
-}
-
-Result<std::uint64_t> evict_oldest_fw_txn(Cache::Impl& impl, const FwEntryRecord& oldest) {
-  auto fw = impl.fw_root();
-  return frameworks::evict_entry_txn(fw, oldest);
-}
-
-Result<void> purge_fw_doomed_txn(Cache::Impl& impl) {
-  auto fw = impl.fw_root();
-  return frameworks::purge_doomed_txn(fw);
 }
 
 Result<std::vector<FrameworkEntryFiles>> Cache::framework_entries(const DeviceClass& partition) {

@@ -11,12 +11,16 @@
 
 #include <mithril/cache.h>
 
+#include "frameworks/evict.h"
 #include "frameworks/fw_root.h"
 #include "index/index.h"
+#include "root/budget.h"
+#include "store/keyed_source.h"
+#include "store/store_root.h"
 
 namespace mithril {
 
-class Cache::Impl {
+class Cache::Impl final : public root::WriteTxn {
  public:
   Impl(CacheConfig cfg, Env& os) : config(std::move(cfg)), env(os) {}
 
@@ -43,29 +47,20 @@ class Cache::Impl {
     if (purge_needed && !in_purge) (void)purge_doomed_locked();  // retried at the next open
     return r;
   }
-  // Second phase of object deletion: unlinks the files of doomed objects
-  // (unless a put revived them meanwhile) and forgets them.
+  // root::WriteTxn, for the store and the Budget: in_write_txn.
+  Result<void> run_write_txn(const std::function<Result<void>()>& body) override { return in_write_txn(body); }
+  // Second phase of deletion (objects, then framework files): unlinks the
+  // files doomed by committed transactions (unless revived meanwhile) and
+  // forgets them. Each eviction source's purge_txn, in one write txn.
   Result<void> purge_doomed_locked();
 
-  // Publishes a staged object, or drops it when the index already has it.
-  Result<ObjectInfo> publish_txn(StagedObject&& staged);
-  // Publishes a staged blob and records its blob entry; may run gc.
-  Result<ObjectInfo> put_staged_blob_locked(Result<StagedObject> staged);
-  // Notes that the open transaction doomed `dead` objects: their files are
-  // unlinked after it commits.
-  void note_doomed(const std::vector<Digest>& dead) { purge_needed = purge_needed || !dead.empty(); }
   // A stored object failed verification (`corrupt`) or vanished: drop every
   // entry that holds it.
   Result<void> drop_object_locked(const Digest& digest, bool corrupt);
+  // Evicts down to `budget` bytes and config.max_files through the Budget.
   Result<GcReport> gc_locked(std::uint64_t budget);
-  Result<bool> evict_one_txn(std::vector<Digest>* dead, int* busy_skips);
+  // gc_locked(config.max_size) when the root is over it or over max_files.
   Result<void> maybe_gc_locked();
-  // True when the root holds more files than config.max_files (0: no limit).
-  Result<bool> over_file_limit_locked();
-
-  // Reads an object for a lookup: nullopt when it vanished or was corrupt
-  // (both handled: entries dropped, corruption counted).
-  Result<std::optional<std::string>> read_object_locked(const Digest& digest);
 
   // Appends a history point named `event` (history_kind_name()): flushes,
   // then one write txn.
@@ -76,7 +71,8 @@ class Cache::Impl {
   frameworks::FwRoot fw_root() {
     return {env, *index, config.root, config.temp_max_age_s, pending_counters, purge_needed};
   }
-  void touch_locked(const Digest& key);
+  // This root as the keyed store sees it (borrowed: valid while `mu` is held).
+  mithril::store::StoreRoot store_root() { return {env, *index, *store, pending_counters, pending_touches, purge_needed, *this}; }
   Result<void> maybe_flush_locked();
   Result<void> flush_locked();
 
@@ -85,22 +81,13 @@ class Cache::Impl {
   std::unique_ptr<ContentStore> store;
   std::unique_ptr<Index> index;
   std::mutex mu;
-  std::unordered_map<Digest, std::pair<std::int64_t, std::int64_t>> pending_touches;  // t, hits
+  mithril::store::PendingTouches pending_touches;  // buffered lookups (time, hits) per key
   std::array<std::int64_t, kCounterCount> pending_counters{};
   std::int64_t last_flush_ns = 0;
   bool purge_needed = false;
   bool in_purge = false;
 };
 
-// Removes framework entry `oldest` from the index and dooms its files
-// (unlinked after the commit, see purge_fw_doomed_txn). REQUIRES an open
-// write transaction. Returns the bytes freed; 0 when a framework process
-// holds the entry's lock (the entry is then marked used).
-Result<std::uint64_t> evict_oldest_fw_txn(Cache::Impl& impl, const FwEntryRecord& oldest);
-// Second phase of framework eviction: unlinks the doomed files (unless a
-// sync recorded them again) and forgets them; an entry whose lock torch
-// holds is left for the next purge. TXN.
-Result<void> purge_fw_doomed_txn(Cache::Impl& impl);
 // `mithril verify` over framework files: hashes every recorded file of every
 // partition (whatever its size and mtime say) and quarantines the entries
 // whose files are missing or differ, like the check before a run. Adds to

@@ -2,6 +2,8 @@
 // transaction that forgets the entry, unlinked after it), under EntryLock.
 #include "frameworks/evict.h"
 
+#include <mithril/log.h>
+
 #include "frameworks/entry_lock.h"
 #include "frameworks/fw_files.h"
 #include "util/format.h"
@@ -38,20 +40,20 @@ bool unlink_with_empty_parents(Env& env, const std::string& root, const std::str
 
 }  // namespace
 
-Result<std::uint64_t> evict_entry_txn(FwRoot& fw, const FwEntryRecord& oldest) {
+Result<bool> evict_entry_txn(FwRoot& fw, const FwEntryRecord& oldest) {
   const EntryPlace where = place_of(fw, oldest.name);
   {
     MITHRIL_ASSIGN(const auto lock, EntryLock::acquire(fw.env, where.fw_dir, where.rel, oldest.kind));
     if (!lock) {  // a framework process is writing it: it is in use
       MITHRIL_TRY(fw.index.fw_touch(oldest.name, fw.env.now_ns()));
-      return 0;
+      return false;
     }
   }
   MITHRIL_ASSIGN(const auto files, fw.index.fw_remove_entry(oldest.name));
   MITHRIL_TRY(fw.index.fw_kind_add(oldest.kind, {.evictions = 1, .evicted_bytes = static_cast<std::int64_t>(oldest.size)}));
   MITHRIL_TRY(fw.index.fw_doom(oldest.name, oldest.kind, files));
   fw.purge_needed = true;  // the files go after the commit
-  return oldest.size;
+  return true;
 }
 
 Result<void> purge_doomed_txn(FwRoot& fw) {
@@ -70,6 +72,37 @@ Result<void> purge_doomed_txn(FwRoot& fw) {
     }
   }
   return {};
+}
+
+Result<root::Footprint> FwSource::footprint() {
+  root::Footprint f;
+  MITHRIL_ASSIGN(f.bytes, m_fw.index.fw_bytes());
+  MITHRIL_ASSIGN(const std::uint64_t all_files, m_fw.index.file_count());
+  MITHRIL_ASSIGN(const std::uint64_t objects, m_fw.index.object_count());
+  f.files = all_files - objects;  // file_count() is objects + framework files
+  return f;
+}
+
+Result<std::optional<root::EvictionCandidate>> FwSource::oldest_txn() {
+  MITHRIL_ASSIGN(m_oldest, m_fw.index.fw_oldest());
+  if (!m_oldest) return std::optional<root::EvictionCandidate>{};
+  return root::EvictionCandidate{m_oldest->name, m_oldest->kind, m_oldest->size, m_oldest->last_access_ns};
+}
+
+Result<bool> FwSource::evict_txn(const root::EvictionCandidate& c) {
+  if (!m_oldest || m_oldest->name != c.name) {
+    return fail(ErrorCode::kInvalidArgument, "evict_txn: '" + c.name + "' is not the last candidate");
+  }
+  const FwEntryRecord oldest = *m_oldest;
+  m_oldest.reset();
+  MITHRIL_ASSIGN(const bool evicted, evict_entry_txn(m_fw, oldest));
+  const std::uint64_t freed = evicted ? oldest.size : 0;
+  MITHRIL_LOG(LogLevel::kInfo, freed > 0 ? "evict" : "evict_skipped_busy",
+              {{"entry", oldest.name}, {"kind", oldest.kind}, {"bytes", static_cast<std::int64_t>(oldest.size)}});
+  if (freed > 0) {
+    MITHRIL_TRY(m_fw.index.eviction_log_add({m_fw.env.now_ns(), oldest.name, oldest.kind, oldest.size, "budget"}));
+  }
+  return evicted;
 }
 
 }  // namespace mithril::frameworks
