@@ -57,8 +57,8 @@ inline constexpr ErrorInfo kErrorTable[] = {
 // The row of `code`; the kInternal row for a value outside the enumeration.
 constexpr const ErrorInfo& error_info(ErrorCode code) {
   const int i = static_cast<int>(code) - 1;
-  constexpr int n = static_cast<int>(sizeof(kErrorTable) / sizeof(kErrorTable[0]));
-  return (i >= 0 && i < n) ? kErrorTable[i] : kErrorTable[n - 1];
+  constexpr int kRows = static_cast<int>(sizeof(kErrorTable) / sizeof(kErrorTable[0]));
+  return (i >= 0 && i < kRows) ? kErrorTable[i] : kErrorTable[kRows - 1];
 }
 
 // Human-readable name of `code`, e.g. "corruption" (error_info(code).name).

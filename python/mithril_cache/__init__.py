@@ -68,7 +68,7 @@ class BusyError(MithrilError):
     """Another process held a lock for too long."""
 
 
-def _error_classes() -> Dict[int, Type[MithrilError]]:
+def _error_classes() -> Dict[int, Type[BaseException]]:
     """ErrorCode -> exception class, by the library's one error table (kErrorTable)."""
     classes: Dict[str, Type[MithrilError]] = {
         c.__name__: c

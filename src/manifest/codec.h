@@ -71,7 +71,7 @@ struct Limits {
   std::uint64_t max_file = std::numeric_limits<std::uint64_t>::max();   // one row's size
   std::uint64_t max_total = std::numeric_limits<std::uint64_t>::max();  // the sum of the sizes
   bool tree = false;  // the paths are one directory tree: none is both a file and a directory
-  std::size_t max_inline = 4u * (48u << 10);  // base64 characters of one inline frame
+  std::size_t max_inline = std::size_t{4} * (std::size_t{48} << 10);  // base64 characters of one inline frame
 };
 
 // A header value: a string or an integer.
