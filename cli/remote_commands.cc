@@ -45,7 +45,7 @@ namespace {
 int finish(const char* verb, const std::string& url, Result<SyncReport> r, bool json, bool strict) {
   if (!r) {
     detail::print_to(stderr, "mithril: error: %s\n", r.error().to_string().c_str());
-    return 1;
+    return error_info(r.error().code).exit_code;
   }
   const std::string redacted = [&] {
     auto u = parse_remote_url(url);

@@ -29,7 +29,39 @@ enum class ErrorCode : int {
   kInternal = 8,         // a bug in mithril; please report it
 };
 
-// Human-readable name of `code`, e.g. "corruption".
+// The one table of error codes: every ErrorCode has exactly one row, in
+// code order (row i is code i + 1). The CLI takes its exit codes from it, the
+// Python bindings return it (`_core._error_table()`) and the package maps
+// each row to the exception class it names.
+struct ErrorInfo {
+  ErrorCode code;
+  const char* name;          // human-readable, e.g. "corruption" (Error::to_string's prefix)
+  const char* description;   // one line
+  int exit_code;             // `mithril` exits with this when a command fails with `code`
+  const char* python_class;  // the mithril_cache exception raised for `code`
+};
+
+inline constexpr ErrorInfo kErrorTable[] = {
+    {ErrorCode::kInvalidArgument, "invalid argument", "the caller passed something malformed", 1,
+     "InvalidArgumentError"},
+    {ErrorCode::kCorruption, "corruption", "stored bytes do not match their digest or format", 1, "CorruptionError"},
+    {ErrorCode::kIoError, "I/O error", "the OS refused an operation", 1, "CacheIOError"},
+    {ErrorCode::kNoSpace, "no space left", "the disk or quota is full", 1, "NoSpaceError"},
+    {ErrorCode::kTimeout, "timeout", "a bounded wait ran out", 1, "CacheTimeoutError"},
+    {ErrorCode::kUnavailable, "unavailable", "a dependency (database, remote) cannot be reached", 1,
+     "UnavailableError"},
+    {ErrorCode::kBusy, "busy", "another process holds a lock for too long", 1, "BusyError"},
+    {ErrorCode::kInternal, "internal error", "a bug in mithril; please report it", 1, "MithrilError"},
+};
+
+// The row of `code`; the kInternal row for a value outside the enumeration.
+constexpr const ErrorInfo& error_info(ErrorCode code) {
+  const int i = static_cast<int>(code) - 1;
+  constexpr int kRows = static_cast<int>(sizeof(kErrorTable) / sizeof(kErrorTable[0]));
+  return (i >= 0 && i < kRows) ? kErrorTable[i] : kErrorTable[kRows - 1];
+}
+
+// Human-readable name of `code`, e.g. "corruption" (error_info(code).name).
 MITHRIL_API const char* error_code_name(ErrorCode code);
 
 struct MITHRIL_API Error {

@@ -13,17 +13,21 @@
 #include <mithril/session.h>
 #include <mithril/version.h>
 
+#include <array>
+
 namespace py = pybind11;
 using namespace mithril;
 
 namespace {
 
-py::object g_errors[9];  // indexed by ErrorCode
+// Indexed by ErrorCode (0: the base class), filled by _register_errors from
+// the classes kErrorTable names.
+std::array<py::object, std::size(kErrorTable) + 1> g_errors;
 
 // Raises the Python exception mapped to `e`'s code. REQUIRES: the GIL is held.
 [[noreturn]] void raise_error(const Error& e) {
-  const int code = static_cast<int>(e.code);
-  py::object cls = (code >= 1 && code <= 8 && g_errors[code]) ? g_errors[code] : g_errors[0];
+  const auto code = static_cast<std::size_t>(error_info(e.code).code);
+  py::object cls = g_errors.at(code) ? g_errors.at(code) : g_errors[0];
   PyErr_SetString(cls.ptr(), e.message.c_str());
   throw py::error_already_set();
 }
@@ -183,9 +187,21 @@ class PySession {
 PYBIND11_MODULE(_core, m) {
   m.doc() = "mithril-cache C++ core";
   m.attr("__version__") = kVersion;
+  // The one error table (kErrorTable): (code, name, description, exit code, exception class name) rows.
+  m.def("_error_table", [] {
+    py::list rows;
+    for (const auto& r : kErrorTable) {
+      rows.append(py::make_tuple(static_cast<int>(r.code), r.name, r.description, r.exit_code, r.python_class));
+    }
+    return rows;
+  });
   m.def("_register_errors", [](const py::object& base, const py::dict& by_code) {
     g_errors[0] = base;
-    for (auto [k, v] : by_code) g_errors[k.cast<int>()] = py::reinterpret_borrow<py::object>(v);
+    for (auto [k, v] : by_code) {
+      const auto code = k.cast<std::size_t>();
+      if (code == 0 || code >= g_errors.size()) throw py::value_error("not an ErrorCode: " + std::to_string(code));
+      g_errors.at(code) = py::reinterpret_borrow<py::object>(v);
+    }
   });
 
   py::class_<CacheConfig>(m, "CacheConfig")

@@ -21,7 +21,7 @@ from __future__ import annotations
 import atexit
 import os
 import warnings
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple, Type
 
 from . import _core
 from ._core import Cache as Cache
@@ -68,19 +68,25 @@ class BusyError(MithrilError):
     """Another process held a lock for too long."""
 
 
-_core._register_errors(
-    MithrilError,
-    {
-        1: InvalidArgumentError,
-        2: CorruptionError,
-        3: CacheIOError,
-        4: NoSpaceError,
-        5: CacheTimeoutError,
-        6: UnavailableError,
-        7: BusyError,
-        8: MithrilError,
-    },
-)
+def _error_classes() -> Dict[int, Type[BaseException]]:
+    """ErrorCode -> exception class, by the library's one error table (kErrorTable)."""
+    classes: Dict[str, Type[MithrilError]] = {
+        c.__name__: c
+        for c in (
+            MithrilError,
+            InvalidArgumentError,
+            CorruptionError,
+            CacheIOError,
+            NoSpaceError,
+            CacheTimeoutError,
+            UnavailableError,
+            BusyError,
+        )
+    }
+    return {code: classes[class_name] for code, _name, _description, _exit, class_name in _core._error_table()}
+
+
+_core._register_errors(MithrilError, _error_classes())
 
 
 def _overrides(root: Optional[PathArg], max_size: Optional[SizeArg], settings: Dict[str, Setting]) -> Dict[str, str]:

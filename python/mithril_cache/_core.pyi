@@ -3,7 +3,7 @@
 # and checks every report dict against mithril_cache.reports. Parameters the
 # bindings leave unnamed (no py::arg) are positional-only here; std::map
 # arguments are Dict (pybind11 2.x converts only a dict).
-from typing import Dict, List, Optional, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 from .reports import (
     BundleReport,
@@ -18,6 +18,7 @@ from .reports import (
 
 __version__: str
 
+def _error_table() -> List[Tuple[int, str, str, int, str]]: ...
 def _register_errors(base: type[BaseException], by_code: Dict[int, type[BaseException]], /) -> None: ...
 
 class CacheConfig:

@@ -7,17 +7,16 @@
 
 #include <map>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <set>
 
 #include <mithril/env.h>
 #include <mithril/hooks.h>
 
-#include "util/json_util.h"
 #include "cas/object_io.h"
 #include "core/cache_impl.h"
 #include "env/staged_files.h"
 #include "frameworks/importer.h"
+#include "manifest/codec.h"
 #include "util/format.h"
 
 namespace mithril {
@@ -45,35 +44,18 @@ struct Manifest {
 };
 
 Result<Manifest> parse_bundle_manifest(const std::string& text) {
-  const auto bad = [](const std::string& why) {
-    return fail(ErrorCode::kInvalidArgument, "refusing bundle: manifest " + why);
-  };
-  const auto j = nlohmann::json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return bad("is not JSON");
-  try {
-    if (j.at("format").get<std::string>() != "mithril-bundle" || detail::json_i64(j.at("version")) != 1) {
-      return bad("has an unknown format or version");
-    }
-    Manifest m;
-    m.partition = j.at("partition").get<std::string>();
-    auto dev = DeviceClass::parse(m.partition);
-    if (!dev || dev->to_string() != m.partition) return bad("names an unknown partition '" + m.partition + "'");
-    for (const auto& f : j.at("files")) {
-      const std::string path = f.at("path").get<std::string>();
-      if (auto ok = validate_entry_path(path); !ok) return bad(ok.error().message);
-      auto d = Digest::from_hex(f.at("blake3").get<std::string>());
-      if (!d) return bad("has a bad digest for " + path);
-      if (!m.files.emplace(path, ManifestFile{detail::json_u64(f.at("size")), *d}).second) {
-        return bad("lists " + path + " twice");
-      }
-    }
-    std::set<std::string> paths;
-    for (const auto& [path, file] : m.files) paths.insert(path);
-    if (auto both = conflicting_path(paths)) return bad("lists " + *both + " both as a file and as a directory");
-    return m;
-  } catch (const nlohmann::json::exception& e) {
-    return bad(std::string("is malformed: ") + e.what());
+  const auto& format = manifest::kBundle;
+  manifest::Limits limits;
+  limits.tree = true;
+  MITHRIL_ASSIGN(manifest::Decoded doc, manifest::decode(format, text, limits));
+  Manifest m;
+  MITHRIL_ASSIGN(m.partition, doc.text(format, "partition"));
+  auto dev = DeviceClass::parse(m.partition);
+  if (!dev || dev->to_string() != m.partition) {
+    return manifest::reject(format, "names an unknown partition '" + m.partition + "'");
   }
+  for (auto& f : doc.files) m.files.emplace(std::move(f.path), ManifestFile{f.size, f.digest});
+  return m;
 }
 
 ArchivePtr open_reader(const std::string& path, Error* err) {
@@ -181,17 +163,13 @@ Result<std::optional<std::uint64_t>> stage_member(Env& env, archive* a, const st
 std::string bundle_manifest(const std::string& partition, const std::vector<FwFile>& recorded,
                             std::vector<const FwFile*>* files) {
   const std::string base = "fw/" + partition + "/";
-  nlohmann::ordered_json manifest;
-  manifest["format"] = "mithril-bundle";
-  manifest["version"] = 1;
-  manifest["partition"] = partition;
-  manifest["files"] = nlohmann::ordered_json::array();
+  std::vector<manifest::FileRow> rows;
   for (const auto& f : recorded) {
     if (!f.path.starts_with(base)) continue;
     files->push_back(&f);
-    manifest["files"].push_back({{"path", f.path.substr(base.size())}, {"size", f.size}, {"blake3", f.digest.to_hex()}});
+    rows.push_back({f.path.substr(base.size()), f.digest, f.size, std::nullopt});
   }
-  return manifest.dump();
+  return manifest::encode(manifest::kBundle, {{"partition", partition}}, rows);
 }
 
 // Writes one regular member (mode 0600) holding `data`.

@@ -1,21 +1,20 @@
 // Keyed entries through a remote: the C++ API's second tier
 // (get_entry_through / put_entry_through in <mithril/remote.h>).
 //
-// Remote layout: v1/keys/<device>/<key digest>.json
+// Remote layout: v1/keys/<device>/<key digest>.json, a "mithril-keyed"
+// document of the one manifest codec (src/manifest/codec.h, manifest::kKeyed):
 //   {"format":"mithril-keyed","version":1,"key":"<hex of the key bytes>",
 //    "files":[{"name":..,"size":..,"blake3":..,"zstd":"<base64>"?}]}
 // Files whose zstd frame is small travel inline (like framework manifests);
 // the others are objects under v1/objects/.
-#include <nlohmann/json.hpp>
-
 #include <mithril/cache.h>
 #include <mithril/log.h>
 #include <mithril/remote.h>
 
+#include "manifest/codec.h"
 #include "remote/frame_stream.h"
 #include "remote/remote_layout.h"
 #include "util/hex.h"
-#include "util/json_util.h"
 
 namespace mithril {
 namespace {
@@ -55,15 +54,10 @@ Result<Digest> put_entry_through(Cache& cache, RemoteStore& remote, const CacheK
                                  const std::vector<EntryFile>& files) {
   MITHRIL_ASSIGN(const Digest digest, cache.put_entry(key, files));
   if (remote.url().mode == RemoteMode::kReadOnly) return digest;
-  nlohmann::ordered_json j;
-  j["format"] = "mithril-keyed";
-  j["version"] = 1;
-  j["key"] = detail::to_hex(key.serialize());
-  j["files"] = nlohmann::ordered_json::array();
+  std::vector<manifest::FileRow> rows;
   std::uint64_t wire = 0;
   for (const auto& f : files) {
     const Digest d = blake3(f.data);
-    nlohmann::ordered_json file{{"name", f.name}, {"size", f.data.size()}, {"blake3", d.to_hex()}};
     auto placed = remote::place_file(remote, d, f.data.size(), [&]() -> std::optional<std::string> {
       std::string frame = remote::compress(f.data, 3);
       if (frame.empty()) return std::nullopt;  // zstd failed
@@ -74,11 +68,11 @@ Result<Digest> put_entry_through(Cache& cache, RemoteStore& remote, const CacheK
       return digest;  // stored locally; the remote is best effort
     }
     if (placed->skipped) return fail(ErrorCode::kInternal, "zstd compression failed");
-    if (const auto& frame = placed->inline_frame) file["zstd"] = remote::base64(*frame);
     wire += placed->uploaded_bytes;
-    j["files"].push_back(std::move(file));
+    rows.push_back({f.name, d, f.data.size(), std::move(placed->inline_frame)});
   }
-  const std::string text = j.dump();
+  const std::string text =
+      manifest::encode(manifest::kKeyed, {{"key", detail::to_hex(key.serialize())}}, rows);
   if (auto put = remote.put(keyed_path(key), text); !put) {
     count_failure(cache, put.error());
     return digest;
@@ -98,40 +92,25 @@ Result<std::optional<Entry>> get_entry_through(Cache& cache, RemoteStore& remote
   auto text = fetch_counted(cache, remote, keyed_path(key), kMaxManifestBytes);
   if (!text || !*text) return std::optional<Entry>{};  // fail open: a miss
   std::uint64_t wire = (*text)->size();
+  const auto& format = manifest::kKeyed;
+  const manifest::Limits limits{kMaxFileBytes, cache.config().max_size, /*tree=*/false, 4 * remote::kInlineMax};
+  auto doc = manifest::decode(format, **text, limits);
+  if (!doc) return rejected(doc.error().message);
+  const auto key_hex = doc->text(format, "key");
+  const auto key_bytes = key_hex ? detail::from_hex(*key_hex) : std::nullopt;
+  if (!key_bytes || *key_bytes != key.serialize()) return rejected("remote keyed entry is for another key");
   std::vector<EntryFile> files;
-  try {
-    const auto j = nlohmann::json::parse(**text);
-    if (j.at("format").get<std::string>() != "mithril-keyed" || detail::json_i64(j.at("version")) != 1) {
-      return rejected("remote keyed entry has an unknown format");
+  for (auto& f : doc->files) {
+    std::optional<std::string> frame = std::move(f.inline_frame);
+    if (!frame) {
+      auto got = fetch_counted(cache, remote, remote::object_key(f.digest), remote::max_frame_bytes(f.size));
+      if (!got) return std::optional<Entry>{};
+      frame = std::move(*got);
+      wire += frame ? frame->size() : 0;
     }
-    const auto key_bytes = detail::from_hex(j.at("key").get<std::string>());
-    if (!key_bytes || *key_bytes != key.serialize()) return rejected("remote keyed entry is for another key");
-    std::uint64_t total = 0;
-    for (const auto& f : j.at("files")) {
-      EntryFile file;
-      file.name = f.at("name").get<std::string>();
-      const std::uint64_t size = detail::json_u64(f.at("size"));
-      const auto digest = Digest::from_hex(f.at("blake3").get<std::string>());
-      total += size;
-      if (!digest || size > kMaxFileBytes || total > cache.config().max_size) {
-        return rejected("remote keyed entry is malformed or too big");
-      }
-      std::optional<std::string> frame;
-      if (f.contains("zstd")) {
-        frame = remote::unbase64(f.at("zstd").get<std::string>());
-      } else {
-        auto got = fetch_counted(cache, remote, remote::object_key(*digest), remote::max_frame_bytes(size));
-        if (!got) return std::optional<Entry>{};
-        frame = std::move(*got);
-        wire += frame ? frame->size() : 0;
-      }
-      auto data = frame ? remote::decompress_exact(*frame, size) : std::nullopt;
-      if (!data || blake3(*data) != *digest) return rejected("remote object of " + file.name + " does not match");
-      file.data = std::move(*data);
-      files.push_back(std::move(file));
-    }
-  } catch (const nlohmann::json::exception&) {
-    return rejected("remote keyed entry is not valid JSON");
+    auto data = frame ? remote::decompress_exact(*frame, f.size) : std::nullopt;
+    if (!data || blake3(*data) != f.digest) return rejected("remote object of " + f.path + " does not match");
+    files.push_back(EntryFile{std::move(f.path), std::move(*data)});
   }
   // Verified: into the local tier first (put_entry validates names), then served from there.
   if (auto put = cache.put_entry(key, files); !put) {

@@ -8,6 +8,7 @@
 //   v1/tags/<partition>/<tag>.json        {"entries": [id, ...]}
 //
 // Small files are inlined in their manifest as "zstd": base64 of the frame.
+// Manifests are written and read by the one codec (src/manifest/codec.h).
 // A manifest is UTF-8 JSON, optionally followed by one line
 // "\nhmac-sha256:<hex>\n" signing every byte before it.
 #pragma once
@@ -24,9 +25,8 @@
 
 namespace mithril::remote {
 
-// Codec helpers shared by the sync and keyed paths.
-std::string base64(std::string_view bytes);
-std::optional<std::string> unbase64(std::string_view text);  // nullopt: malformed or too long
+// Compression shared by the sync and keyed paths (the manifests themselves
+// are src/manifest/codec.h's).
 // zstd frame of `data` ("" when zstd fails).
 std::string compress(std::string_view data, int level);
 // Decompresses a frame that must declare and hold exactly `size` bytes;
@@ -64,6 +64,7 @@ struct EntryManifest {
   std::map<std::string, std::string> inline_frames;  // path -> zstd frame
 };
 
+// A "mithril-entry" document of the one manifest codec (manifest::kRemoteEntry).
 // Serializes; signs when `hmac_key` is not empty.
 std::string encode_manifest(const EntryManifest& m, const std::string& hmac_key);
 // Parses and validates: format and version, the partition (must equal

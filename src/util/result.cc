@@ -5,19 +5,22 @@
 
 namespace mithril {
 
-const char* error_code_name(ErrorCode code) {
-  switch (code) {
-    case ErrorCode::kInvalidArgument: return "invalid argument";
-    case ErrorCode::kCorruption: return "corruption";
-    case ErrorCode::kIoError: return "I/O error";
-    case ErrorCode::kNoSpace: return "no space left";
-    case ErrorCode::kTimeout: return "timeout";
-    case ErrorCode::kUnavailable: return "unavailable";
-    case ErrorCode::kBusy: return "busy";
-    case ErrorCode::kInternal: return "internal error";
+namespace {
+
+// Every row sits at its code's place, so error_info is an index.
+constexpr bool table_in_code_order() {
+  int want = 1;
+  for (const auto& row : kErrorTable) {
+    if (static_cast<int>(row.code) != want++) return false;
   }
-  return "unknown error";
+  return true;
 }
+static_assert(table_in_code_order(), "kErrorTable: one row per ErrorCode, in code order");
+static_assert(error_info(ErrorCode::kInternal).code == ErrorCode::kInternal, "the last row is kInternal");
+
+}  // namespace
+
+const char* error_code_name(ErrorCode code) { return error_info(code).name; }
 
 std::string Error::to_string() const {
   return std::string(error_code_name(code)) + ": " + message;

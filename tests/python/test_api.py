@@ -39,6 +39,16 @@ def test_errors_are_typed_exceptions_with_clear_messages(tmp_path):
         cache.put_file(str(tmp_path / "missing"))
 
 
+def test_every_error_code_has_a_row_and_an_exception_class():
+    rows = mc._core._error_table()
+    assert [row[0] for row in rows] == list(range(1, len(rows) + 1))
+    for code, name, description, exit_code, class_name in rows:
+        cls = getattr(mc, class_name)
+        assert issubclass(cls, mc.MithrilError), (code, class_name)
+        assert name and description and exit_code == 1
+    assert getattr(mc, rows[-1][4]) is mc.MithrilError  # kInternal: the base class
+
+
 def test_key_digest_matches_the_cli(tmp_path):
     key = mc.CacheKey("g", [mc.InputSpec([8, -1], "float32")], mc.DeviceClass.parse("cpu-AVX2"))
     out = subprocess.run(["mithril", "key", "--graph", "g", "--input", "8x?:float32", "--device", "cpu-AVX2"],
