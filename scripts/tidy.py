@@ -24,7 +24,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-import check_file_length  # noqa: E402  (next to this file)
+import check_file_length  # next to this file
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 CHECKED_DIRS = ("src", "cli", "bench", "python/bindings")

@@ -104,7 +104,7 @@ def preprocess(cmd, cwd, tmp, name, includes, present=()):
 
 def layer_checks(table, db, tmp):
     """(name, ok, detail) jobs: callables, one per preprocessor run."""
-    public = sorted(p.name for p in (ROOT / "include" / "mithril").glob("*.h")) + ["version.h"]
+    public = [*sorted(p.name for p in (ROOT / "include" / "mithril").glob("*.h")), "version.h"]
     folders = sorted({r["folder"] for r in table})
     jobs = []
     for row in table:
@@ -139,9 +139,11 @@ def run_checks(build, check):
     check("ARCHITECTURE.md shows the rules of cmake/MithrilLayers.cmake", doc == table,
           f"\n  ARCHITECTURE.md: {doc}\n  cmake:           {table}")
     db = json.loads((pathlib.Path(build) / "compile_commands.json").read_text())
-    with tempfile.TemporaryDirectory(prefix="mithril-layers-") as tmp:
-        with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
-            results = list(pool.map(lambda job: job(), layer_checks(table, db, tmp)))
+    with (
+        tempfile.TemporaryDirectory(prefix="mithril-layers-") as tmp,
+        concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool,
+    ):
+        results = list(pool.map(lambda job: job(), layer_checks(table, db, tmp)))
     forbidden = [r for r in results if "cannot include" in r[0]]
     for name, ok, detail in results:
         if "cannot include" not in name or not ok:
