@@ -90,7 +90,9 @@ system-test: build
 
 # The installed C++ library: `cmake --install` of the Release build into a
 # temporary prefix, then a small program built against it with
-# find_package(mithril) and with pkg-config, and run (tests/install/consumer/).
+# find_package(mithril) and with pkg-config, and run (tests/install/consumer/);
+# then the dependency rules: each layer's include view refuses what
+# cmake/MithrilLayers.cmake forbids (tests/install/check_layers.py).
 install-lib-test: build
 	$(PY) tests/install/check_library.py --build $(BUILD)
 

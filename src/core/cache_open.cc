@@ -7,7 +7,7 @@
 
 #include "cas/object_io.h"
 #include "core/cache_impl.h"
-#include "core/manifest.h"
+#include "manifest/entry_manifest.h"
 #include "core/space_reserve.h"
 #include "index/index_file.h"
 #include "util/format.h"

@@ -134,76 +134,84 @@ std::optional<DeviceClass> read_cuda_host(detail::ByteReader& r) {
   return *made;
 }
 
+// The error of every malformed field of a serialized key, naming the field.
+std::unexpected<Error> malformed_key(const char* why) {
+  return fail(ErrorCode::kCorruption, std::string("malformed key bytes: ") + why);
+}
+
+Result<InputSpec> read_input(detail::ByteReader& r) {
+  InputSpec spec;
+  if (!r.expect_tag('S')) return malformed_key("shape tag");
+  auto rank = r.u32();
+  if (!rank || *rank > kMaxRank) return malformed_key("rank");
+  for (std::uint32_t k = 0; k < *rank; ++k) {
+    auto d = r.i64();
+    if (!d || *d < InputSpec::kDynamic) return malformed_key("dimension");
+    spec.shape.push_back(*d);
+  }
+  if (!r.expect_tag('T')) return malformed_key("dtype tag");
+  auto dt = r.u8();
+  if (!dt || std::string_view(dtype_name(static_cast<DType>(*dt))) == "unknown") return malformed_key("dtype");
+  spec.dtype = static_cast<DType>(*dt);
+  return spec;
+}
+
+Result<DeviceClass> read_device(detail::ByteReader& r) {
+  if (!r.expect_tag('D')) return malformed_key("device tag");
+  auto kind = r.u8();
+  if (!kind) return malformed_key("device kind");
+  switch (static_cast<DeviceClass::Kind>(*kind)) {
+    case DeviceClass::Kind::kCpu: {
+      if (!r.expect_tag('P')) return malformed_key("isa tag");
+      auto isa = r.u8();
+      if (!isa || std::string_view(cpu_isa_name(static_cast<CpuIsa>(*isa))) == "UNKNOWN") {
+        return malformed_key("isa");
+      }
+      return DeviceClass::cpu(static_cast<CpuIsa>(*isa));
+    }
+    case DeviceClass::Kind::kCudaCompute: {
+      if (!r.expect_tag('C')) return malformed_key("compute tag");
+      auto major = r.u8();
+      auto minor = r.u8();
+      if (!major || !minor) return malformed_key("compute capability");
+      return DeviceClass::cuda_compute(*major, *minor);
+    }
+    case DeviceClass::Kind::kCudaAny:
+      return DeviceClass::cuda_any();
+    case DeviceClass::Kind::kCudaHost: {
+      auto host = read_cuda_host(r);
+      if (!host) return malformed_key("cuda host device");
+      return *host;
+    }
+    default:
+      return malformed_key("device kind");
+  }
+}
+
 }  // namespace
 
 Result<CacheKey> CacheKey::deserialize(std::string_view bytes) {
-  const auto bad = [](const char* why) {
-    return fail(ErrorCode::kCorruption, std::string("malformed key bytes: ") + why);
-  };
   detail::ByteReader r(bytes);
   auto magic = r.raw(kMagic.size());
-  if (!magic || *magic != kMagic) return bad("no MKEY magic");
+  if (!magic || *magic != kMagic) return malformed_key("no MKEY magic");
   auto version = r.u8();
-  if (!version || *version != kFormatVersion) return bad("unsupported format version");
+  if (!version || *version != kFormatVersion) return malformed_key("unsupported format version");
   auto graph = r.tagged_string('G');
-  if (!graph) return bad("graph hash");
-  if (!r.expect_tag('I')) return bad("inputs tag");
+  if (!graph) return malformed_key("graph hash");
+  if (!r.expect_tag('I')) return malformed_key("inputs tag");
   auto count = r.u32();
-  if (!count || *count > kMaxInputs) return bad("input count");
+  if (!count || *count > kMaxInputs) return malformed_key("input count");
   std::vector<InputSpec> inputs;
   inputs.reserve(*count);
   for (std::uint32_t i = 0; i < *count; ++i) {
-    InputSpec spec;
-    if (!r.expect_tag('S')) return bad("shape tag");
-    auto rank = r.u32();
-    if (!rank || *rank > kMaxRank) return bad("rank");
-    for (std::uint32_t k = 0; k < *rank; ++k) {
-      auto d = r.i64();
-      if (!d || *d < InputSpec::kDynamic) return bad("dimension");
-      spec.shape.push_back(*d);
-    }
-    if (!r.expect_tag('T')) return bad("dtype tag");
-    auto dt = r.u8();
-    if (!dt || std::string_view(dtype_name(static_cast<DType>(*dt))) == "unknown") return bad("dtype");
-    spec.dtype = static_cast<DType>(*dt);
+    MITHRIL_ASSIGN(InputSpec spec, read_input(r));
     inputs.push_back(std::move(spec));
   }
-  if (!r.expect_tag('D')) return bad("device tag");
-  auto kind = r.u8();
-  if (!kind) return bad("device kind");
-  std::optional<DeviceClass> device;
-  switch (static_cast<DeviceClass::Kind>(*kind)) {
-    case DeviceClass::Kind::kCpu: {
-      if (!r.expect_tag('P')) return bad("isa tag");
-      auto isa = r.u8();
-      if (!isa || std::string_view(cpu_isa_name(static_cast<CpuIsa>(*isa))) == "UNKNOWN") return bad("isa");
-      device = DeviceClass::cpu(static_cast<CpuIsa>(*isa));
-      break;
-    }
-    case DeviceClass::Kind::kCudaCompute: {
-      if (!r.expect_tag('C')) return bad("compute tag");
-      auto major = r.u8();
-      auto minor = r.u8();
-      if (!major || !minor) return bad("compute capability");
-      device = DeviceClass::cuda_compute(*major, *minor);
-      break;
-    }
-    case DeviceClass::Kind::kCudaAny:
-      device = DeviceClass::cuda_any();
-      break;
-    case DeviceClass::Kind::kCudaHost: {
-      auto host = read_cuda_host(r);
-      if (!host) return bad("cuda host device");
-      device = *host;
-      break;
-    }
-    default:
-      return bad("device kind");
-  }
+  MITHRIL_ASSIGN(DeviceClass device, read_device(r));
   auto salt = r.tagged_string('N');
-  if (!salt) return bad("salt");
-  if (!r.expect_tag('E') || !r.at_end()) return bad("trailing bytes");
-  return CacheKey(std::string(*graph), std::move(inputs), *device, std::string(*salt));
+  if (!salt) return malformed_key("salt");
+  if (!r.expect_tag('E') || !r.at_end()) return malformed_key("trailing bytes");
+  return CacheKey(std::string(*graph), std::move(inputs), device, std::string(*salt));
 }
 
 Digest CacheKey::digest() const { return blake3(serialize()); }

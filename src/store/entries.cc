@@ -5,7 +5,7 @@
 
 #include <mithril/log.h>
 
-#include "core/manifest.h"
+#include "manifest/entry_manifest.h"
 #include "store/objects.h"
 
 namespace mithril::store {

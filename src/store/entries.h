@@ -1,5 +1,5 @@
 // Keyed entries of the store: a manifest object (the entry's key and file
-// list, core/manifest.h) plus one object per file. Private to src/. See
+// list, manifest/entry_manifest.h) plus one object per file. Private to src/. See
 // StoreRoot for locking; the owner flushes touches and counters and enforces
 // the budget afterwards.
 #pragma once

@@ -2,7 +2,7 @@
 // is a safe relative path, and accepted manifests re-serialize and re-parse.
 #include <mithril/entry.h>
 
-#include "core/manifest.h"
+#include "manifest/entry_manifest.h"
 #include "fuzz_util.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

@@ -8,7 +8,9 @@ of a configured build into a temporary prefix, then a small program
 
 Also checks what was installed (library files, public headers only, package
 files with the project's version) and that libmithril.so exports the public
-API and hides the engine's internals.
+API and hides the engine's internals. Then the dependency rules of the build
+that made it (tests/install/check_layers.py: each layer's include view holds
+what cmake/MithrilLayers.cmake allows, no more, and ARCHITECTURE.md agrees).
 
     python tests/install/check_library.py --build build
 
@@ -22,6 +24,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import check_layers  # next to this file
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CONSUMER = ROOT / "tests" / "install" / "consumer"
@@ -119,6 +124,7 @@ def main():
             check_pkg_config_consumer(tmp, prefix, libdir, version)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    check_layers.run_checks(args.build, check)
     passed = sum(RESULTS)
     print(f"install-lib-test: {passed} passed, {len(RESULTS) - passed} failed", flush=True)
     return 0 if RESULTS and all(RESULTS) else 1

@@ -8,7 +8,7 @@
 #include <mithril/hooks.h>
 #include <mithril/remote.h>
 
-#include "core/manifest.h"
+#include "manifest/entry_manifest.h"
 #include "remote/remote_layout.h"
 #include "temp_dir.h"
 

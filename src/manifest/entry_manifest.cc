@@ -1,4 +1,4 @@
-#include "core/manifest.h"
+#include "manifest/entry_manifest.h"
 
 #include <mithril/key.h>
 
