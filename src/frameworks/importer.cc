@@ -31,6 +31,7 @@ Result<std::optional<int>> Importer::Batch::stage(const std::string& rel) {
   const std::optional<FileStat>& found = *existing;
   if (found && !found->is_regular()) return not_ours();
   if (found) return std::optional<int>();  // keep what is here
+  std::lock_guard dirs(m_owner.m_dirs_mu);  // until the temp file is in them
   MITHRIL_TRY(m_staged.make_parents(root, final_path));
   // Short enough for any file name; a sync deletes it as debris once stale.
   const std::string tag = detail::concat(".mithril-", history_kind_name(m_owner.m_kind), ".",
@@ -39,6 +40,11 @@ Result<std::optional<int>> Importer::Batch::stage(const std::string& rel) {
   MITHRIL_ASSIGN(const int fd, env.open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600));
   m_staged.add(tmp, final_path);
   return std::optional<int>(fd);
+}
+
+Importer::Batch::~Batch() {
+  std::lock_guard dirs(m_owner.m_dirs_mu);
+  m_staged.discard();
 }
 
 Result<std::size_t> Importer::Batch::publish() {

@@ -55,6 +55,12 @@ class Importer {
     // failure nothing of the batch stays. Returns the files published.
     Result<std::size_t> publish();
 
+    // Discards what was not published (temp files, then the directories the
+    // batch made, while empty), under the importer's directory lock.
+    ~Batch();
+    Batch(const Batch&) = delete;
+    Batch& operator=(const Batch&) = delete;
+
    private:
     friend class Importer;
     explicit Batch(Importer& owner);
@@ -78,6 +84,11 @@ class Importer {
   std::string m_dest;  // <root>/fw/<partition>
   std::mutex m_mu;
   std::vector<std::string> m_published;  // absolute, guarded by m_mu
+  // Batches on several threads share parent directories: a batch holds this
+  // from creating a file's missing parents until its temp file is in them,
+  // and while removing the directories it made, so a failed batch never
+  // removes a directory another batch is about to write into.
+  std::mutex m_dirs_mu;
 };
 
 }  // namespace mithril::frameworks
