@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cerrno>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -92,8 +93,13 @@ class FaultEnv final : public Env {
   }
   Result<void> mkdir(const std::string& p, unsigned m) override {
     MITHRIL_TRY(check(Op::kMkdir, p));
+    if (before_mkdir) before_mkdir(p);
     return m_real.mkdir(p, m);
   }
+  // Called (outside the rules' mutex) before every mkdir that was not failed:
+  // a test's way to run something between a caller's checks and its mkdir.
+  // Set it before the calls it should see, not while they run.
+  std::function<void(const std::string&)> before_mkdir;
   Result<void> rmdir(const std::string& p) override { return m_real.rmdir(p); }
   Result<std::optional<FileStat>> stat(const std::string& p) override {
     MITHRIL_TRY(check(Op::kStat, p));

@@ -5,7 +5,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
+#include <thread>
 
 #include <mithril/cache.h>
 #include <mithril/hooks.h>
@@ -13,6 +16,7 @@
 
 #include "fault_env.h"
 #include "frameworks/entry_lock.h"
+#include "frameworks/importer.h"
 #include "frameworks/registry.h"
 #include "temp_dir.h"
 
@@ -154,6 +158,69 @@ TEST_F(ImportTest, PullThatPublishesRecordsOnePullPoint) {
   const auto published = published_names();
   EXPECT_EQ(published, (std::vector<std::string>{"k.cubin", "__grp__k.json"}));
   EXPECT_EQ(b->stats()->framework_entries, 1u);
+}
+
+// Two batches of one pull share parent directories. A batch that fails and
+// discards its directories must not remove one another batch has just seen
+// and is about to create its entry in (found by
+// test_hostile_file_remote_fifo_and_dev_zero_are_refused_unread, 1 run in
+// ~24 under load). Batch A made fxgraph/; while B is between seeing it and
+// creating fxgraph/bb, A is dropped: B's stage and publish must succeed.
+TEST_F(ImportTest, ADroppedBatchNeverRemovesADirectoryAnotherBatchIsFilling) {
+  frameworks::Importer importer(*b, part, HistoryKind::kPull);
+  std::mutex mu;
+  std::condition_variable cv;
+  bool staged = false, first_ok = false, go = false, dropped = false;
+  std::thread holder([&] {
+    {
+      auto first = importer.batch();
+      auto fd = first.stage("inductor/fxgraph/aa/faa/entry");
+      first_ok = fd && fd->has_value();
+      if (first_ok) (void)env.close(**fd);
+      std::unique_lock lock(mu);
+      staged = true;
+      cv.notify_all();
+      cv.wait(lock, [&] { return go; });
+    }  // dropped unpublished: discards its temp file and directories
+    std::lock_guard lock(mu);
+    dropped = true;
+    cv.notify_all();
+  });
+  {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return staged; });
+  }
+  if (!first_ok) {  // let the holder go before failing
+    { std::lock_guard lock(mu); go = true; }
+    cv.notify_all();
+    holder.join();
+    FAIL() << "the first batch could not stage";
+  }
+  env.before_mkdir = [&](const std::string& path) {
+    if (!path.ends_with("/fxgraph/bb")) return;
+    std::unique_lock lock(mu);
+    go = true;
+    cv.notify_all();
+    // Without the importer's directory lock the drop finishes here (and
+    // removes fxgraph/); with it, it waits for this stage to finish.
+    cv.wait_for(lock, std::chrono::milliseconds(500), [&] { return dropped; });
+  };
+  auto second = importer.batch();
+  auto fd = second.stage("inductor/fxgraph/bb/fbb/entry");
+  const std::string graph = "graph";
+  const bool second_ok = fd && fd->has_value() && write_all(env, **fd, graph.data(), graph.size()) && env.close(**fd);
+  {  // if the hook never ran, let the holder go now
+    std::lock_guard lock(mu);
+    go = true;
+  }
+  cv.notify_all();
+  holder.join();
+  env.before_mkdir = nullptr;
+  ASSERT_TRUE(second_ok) << (fd ? "could not write the staged file" : fd.error().to_string());
+  auto published = second.publish();
+  ASSERT_TRUE(published) << published.error().to_string();
+  EXPECT_TRUE(std::filesystem::exists(fw(*b, "inductor") + "/fxgraph/bb/fbb/entry"));
+  EXPECT_FALSE(std::filesystem::exists(fw(*b, "inductor") + "/fxgraph/aa"));  // A's own directories are gone
 }
 
 }  // namespace
