@@ -94,11 +94,6 @@ int spawn_and_wait(const std::vector<std::string>& command) {
   return 1;
 }
 
-std::string absolute(const std::string& p) {
-  std::error_code ec;
-  auto abs = std::filesystem::absolute(p, ec);
-  return ec ? p : abs.lexically_normal().string();
-}
 
 // Runs the command, logging its start and end.
 int run_logged(const std::vector<std::string>& command, const RunSession& session) {
@@ -155,7 +150,7 @@ int run_with_hooks(const CacheConfig& config, const std::vector<std::string>& co
 }
 
 int print_env(const CacheConfig& config_in) {
-  const std::string root = absolute(config_in.root);
+  const std::string root = absolute_path(config_in.root);
   if (auto trusted = check_root_trusted(Env::posix(), root, config_in.allow_shared_root); !trusted) {
     detail::print_to(stderr, "mithril: error: %s\n", trusted.error().message.c_str());
     return 1;
@@ -213,7 +208,7 @@ double first_call(const nlohmann::json& r, const char* model) {
 
 int run_demo(const CacheConfig& config_in, const std::string& python) {
   CacheConfig config = config_in;
-  config.root = absolute(config.root);
+  config.root = absolute_path(config.root);
   const std::string out_file = config.root + "/.demo-result.json";
   if (auto made = make_dirs(Env::posix(), config.root); !made) {
     detail::print_to(stderr, "mithril: error: %s\n", made.error().to_string().c_str());

@@ -142,4 +142,9 @@ MITHRIL_API Result<void> write_file_atomic(Env& env, const std::string& path, co
 MITHRIL_API Result<void> write_output_file(Env& env, const std::string& path,
                                           const std::function<Result<void>(int fd)>& fill, unsigned mode = 0666);
 
+// `p` made absolute against the working directory and lexically normalized
+// ("a/./b/../c" -> "<cwd>/a/c"); `p` unchanged when the working directory
+// cannot be read. Touches no file (no symlink is resolved). Thread-safe.
+MITHRIL_API std::string absolute_path(const std::string& p);
+
 }  // namespace mithril

@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <filesystem>
 
 #include <mithril/env.h>
 
@@ -134,6 +135,12 @@ Result<void> write_file_atomic(Env& env, const std::string& path, const std::str
   if (ok) ok = env.rename(tmp, path);
   if (!ok) (void)env.unlink(tmp);
   return ok;
+}
+
+std::string absolute_path(const std::string& p) {
+  std::error_code ec;
+  auto abs = std::filesystem::absolute(p, ec);
+  return ec ? p : abs.lexically_normal().string();
 }
 
 }  // namespace mithril

@@ -11,15 +11,6 @@
 #include "hooks/file_watch.h"
 
 namespace mithril {
-namespace {
-
-std::string absolute(const std::string& p) {
-  std::error_code ec;
-  auto abs = std::filesystem::absolute(p, ec);
-  return ec ? p : abs.lexically_normal().string();
-}
-
-}  // namespace
 
 class RunSession::Impl {
  public:
@@ -29,7 +20,7 @@ class RunSession::Impl {
         m_warn(std::move(warn)),
         m_options(options),
         m_getenv(std::move(getenv)) {
-    m_config.root = absolute(m_config.root);
+    m_config.root = absolute_path(m_config.root);
   }
 
   PrepareReport prepare();
@@ -104,7 +95,7 @@ void RunSession::Impl::point_frameworks_at_root() {
   Env& env = Env::posix();
   for (const auto& dir : framework_dirs(m_config.root, m_partition)) {
     const auto current = m_getenv(dir.env_var);
-    if (current && !current->empty() && absolute(*current) != dir.path) {
+    if (current && !current->empty() && absolute_path(*current) != dir.path) {
       warn(dir.env_var + " is set to " + *current + " by the caller; leaving it alone (not managed by mithril)");
       continue;
     }
